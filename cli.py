@@ -1,0 +1,184 @@
+"""collateral: pre-plea advisories on the collateral consequences of criminal dispositions.
+
+Exit codes: 0 success; 1 a pack test failed or `packs check` found errors; 2 bad input (case file, usage);
+3 bad rule pack or template; 4 the rule engine failed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from engine import __version__
+from engine.casefile import load_case
+from engine.compiler import CompileError
+from engine.errors import EngineError, InputError
+from engine.packs import RULES_DIR, load_all
+
+EXIT_FAILED, EXIT_INPUT, EXIT_PACK, EXIT_ENGINE = 1, 2, 3, 4
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write the whole file or nothing: a temporary file in the same folder, then an atomic rename."""
+    path = path.resolve()
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _packset(rules: Optional[Path]) -> Any:
+    ps = load_all(rules or RULES_DIR)
+    if ps.problems:
+        _fail(str(InputError("rule packs", ps.problems)) + "\nRun `collateral packs check` for details.", EXIT_PACK)
+    return ps
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="collateral")
+def main() -> None:
+    """Advise on what each plea option would do to the client beyond the sentence:
+    deportation and immigration bars, jobs and licenses, fines, firearms, voting, housing, benefits, driving.
+
+    Case files are privileged: nothing is sent over the network and no client fact is logged."""
+
+
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True,
+              help="md: the consultation memo; json: the result document (docs/result-format.md).")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Write to FILE atomically instead of standard output.")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Apply the law in force on this date (YYYY-MM-DD) instead of the case file's as_of.")
+@click.option("--evaluator", type=click.Choice(["durable", "plain"]), default="durable", show_default=True,
+              help="durable: the durable_rules engine; plain: the plain-Python evaluator (same results).")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+              help="Use the rule packs in this folder instead of the bundled ones.")
+@click.option("--redact", is_flag=True, help="Leave the client's name out of the output.")
+def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.datetime], evaluator: str,
+           rules_dir: Optional[Path], redact: bool) -> None:
+    """Evaluate every plea option in CASE (YAML or JSON) and write the memo or the result."""
+    from engine.evaluate import Engine
+    from engine.render import render
+
+    try:
+        case_file = load_case(case)
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT)
+    ps = _packset(rules_dir)
+    try:
+        engine = Engine(ps, evaluator=evaluator)
+        result = engine.advise(case_file, as_of.date() if as_of else None)
+    except CompileError as exc:
+        _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
+    except EngineError as exc:
+        _fail(f"rule engine failure: {exc}\nNo output was written.", EXIT_ENGINE)
+    if redact:
+        result["client"]["name"] = ""
+    if fmt == "json":
+        text = json.dumps(result, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    else:
+        try:
+            text = render(result)
+        except InputError as exc:
+            _fail(str(exc), EXIT_PACK)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomic(output, text)
+        click.echo(f"wrote {output}", err=True)
+
+
+@main.group()
+def packs() -> None:
+    """List, check and test the rule packs."""
+
+
+@packs.command("list")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
+def packs_list(rules_dir: Optional[Path]) -> None:
+    """Show every pack with its version, date and size."""
+    ps = load_all(rules_dir or RULES_DIR)
+    for p in sorted(ps.packs, key=lambda p: p.id):
+        size = f"{len(p.catalog)} offenses" if p.manifest.domain == "offenses" else f"{len(p.rules)} rules"
+        click.echo(f"{p.id:<22} {p.manifest.version:<8} {p.manifest.jurisdiction:<6} {p.manifest.domain:<12} "
+                   f"current through {p.manifest.current_through.isoformat()}  {size}")
+    if ps.problems:
+        _fail(str(InputError("rule packs", ps.problems)), EXIT_PACK)
+
+
+@packs.command("check")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
+@click.option("--strict", is_flag=True, help="Treat warnings (pinpoints, extension codes) as errors.")
+def packs_check(rules_dir: Optional[Path], strict: bool) -> None:
+    """Check schemas and references: duplicate ids, unknown facts and codes, citations, rules without tests."""
+    from engine.packtools import check
+    ps = load_all(rules_dir or RULES_DIR)
+    errors, warnings = check(ps, dt.date.today())
+    for w in warnings:
+        click.echo(f"warning: {w}", err=True)
+    for e in errors:
+        click.echo(f"error: {e}", err=True)
+    n_rules = sum(len(p.rules) for p in ps.packs)
+    n_off = sum(len(p.catalog) for p in ps.packs)
+    click.echo(f"{len(ps.packs)} packs, {n_rules} rules, {n_off} catalog entries: {len(errors)} errors, {len(warnings)} warnings")
+    if errors or (strict and warnings):
+        sys.exit(EXIT_FAILED)
+
+
+@packs.command("test")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
+@click.option("--evaluator", type=click.Choice(["durable", "plain"]), default="durable", show_default=True)
+@click.option("-k", "keyword", default=None, help="Run only tests whose name contains this text.")
+def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]) -> None:
+    """Run the *.test.yaml cases beside the rules."""
+    from engine.evaluate import Engine
+    from engine.packtools import collect_tests, iter_results
+    ps = _packset(rules_dir)
+    tests, problems = collect_tests(ps)
+    if problems:
+        _fail(str(InputError("pack tests", problems)), EXIT_PACK)
+    if keyword:
+        tests = [t for t in tests if keyword.lower() in t.name.lower()]
+    try:
+        engine = Engine(ps, evaluator=evaluator)
+    except CompileError as exc:
+        _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
+    passed = failed = 0
+    for pt, failures in iter_results(engine, tests):
+        if failures:
+            failed += 1
+            click.echo(f"FAIL {pt.file}:{pt.line}: {pt.name}")
+            for f in failures:
+                click.echo(f"     {f}")
+        else:
+            passed += 1
+    click.echo(f"{passed} passed, {failed} failed")
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,635 @@
+"""The rule compiler: a pure function from rule packs (as of a date, for a jurisdiction and circuit) to a
+compiled program. The program is plain data: condition trees over flat facts, disjuncts, strata, and the
+durable_rules JSON ruleset built from them. Both evaluators (durable_rules and the plain one) run it.
+
+Safe subset of durable_rules (see docs/engine.md): every pattern starts with a positive type test; the only
+joins are equality joins on the count id, placed first; there is no `none()`: negation and counting read
+summary facts that the runner asserts, with a phase fact, only after the lower stratum reached its fixpoint;
+a never-firing sink rule and a guard rule are always present; derived facts carry the rule that made them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional, Union
+
+from .errors import Problem, nearest
+from .facts import FACTS, FactSpec
+from .packs import CERTAINTY_ORDER, Conclusion, LocatedRule, Pack
+
+FIELD_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "has", "has_any", "has_all", "known")
+COUNT_OPS = ("eq", "lt", "le", "gt", "ge")
+NEG_OP = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "exists": "missing", "missing": "exists"}
+
+
+# ---------------------------------------------------------------- condition trees (after parsing)
+@dataclass(frozen=True)
+class Leaf:
+    """A primitive test on one key of one fact: key op value. Unknown when the key is absent
+    (except exists/missing, which are never unknown)."""
+    scope: str            # opt | cnt
+    key: str
+    op: str               # eq ne lt le gt ge exists missing
+    value: Any
+    paths: tuple[str, ...]  # the fact paths it reads (for explanations and questions)
+
+
+@dataclass(frozen=True)
+class Tree:
+    op: str               # all | any
+    items: tuple[Union["Tree", Leaf], ...]
+
+
+Node = Union[Tree, Leaf]
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to derived findings. kind pos: a finding exists (status carried along);
+    neg: no finding (read from the stratum summary); count: how many counts have it (summary)."""
+    kind: str             # pos | neg | count
+    code: str
+    same_count: bool
+    op: str = ""
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class Conj:
+    opt: Optional[Node]
+    cnt: Optional[Node]
+    refs: tuple[Ref, ...]
+
+
+@dataclass(frozen=True)
+class Synthetic:
+    """A comparison between two facts (e.g. a date plus five years), computed when the facts are built."""
+    key: str
+    scope: str
+    left: str
+    op: str
+    right: str
+    years: int
+    months: int
+    days: int
+
+
+@dataclass
+class CRule:
+    id: str
+    pack: str
+    pack_version: str
+    scope: str
+    certainty: str
+    citations: list[dict[str, Any]]
+    then: Conclusion
+    disjuncts: list[Conj]
+    reads_offense: bool
+    produces: str
+    stratum: int = 0
+    level: int = 0
+    param_values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Program:
+    rules: list[CRule]
+    synthetic: list[Synthetic]
+    tag_keys: dict[str, list[str]]
+    summary_codes: dict[str, int]        # code -> the stratum from which its summary exists
+    strata: int
+    code_scope: dict[str, str]
+    digest: str
+    durable: dict[str, Any]              # ruleset definition without actions
+    actions: dict[str, tuple[int, int, str]]   # durable rule name -> (rule index, disjunct index, mode a|p)
+
+
+class CompileError(Exception):
+    def __init__(self, problems: list[Problem]):
+        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = problems
+
+
+# ---------------------------------------------------------------- parsing
+class _Parser:
+    def __init__(self, lr: LocatedRule, on: dt.date, problems: list[Problem], code_scope: dict[str, str],
+                 synthetic: dict[tuple[Any, ...], Synthetic], tag_keys: dict[str, set[str]], vocab_tags: set[str]):
+        self.lr = lr
+        self.on = on
+        self.problems = problems
+        self.code_scope = code_scope
+        self.synthetic = synthetic
+        self.tag_keys = tag_keys
+        self.vocab_tags = vocab_tags
+        self.reads_offense = False
+        self.params: dict[str, Any] = {}
+        src = lr.pack.sources.get(lr.file)
+        self.index = self._rule_index(src)
+        self.src = src
+
+    def _rule_index(self, src: Any) -> int:
+        if src is None:
+            return 0
+        for i, r in enumerate(src.data.get("rules", [])):
+            if isinstance(r, dict) and r.get("id") == self.lr.rule.id:
+                return i
+        return 0
+
+    def err(self, loc: tuple[Any, ...], msg: str, suggestion: str = "") -> None:
+        full = ("rules", self.index, "when") + loc
+        line = self.src.line(full) if self.src else self.lr.line
+        self.problems.append(Problem(self.lr.file, line, f"{self.lr.rule.id}: when" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in loc), msg, suggestion))
+
+    def parse(self, c: Any, loc: tuple[Any, ...] = (), negate: bool = False) -> Optional["PNode"]:
+        if not isinstance(c, dict) or len(c) == 0:
+            self.err(loc, "expected a condition (all, any, not, fact, finding or count)")
+            return None
+        if "all" in c or "any" in c:
+            key = "all" if "all" in c else "any"
+            if len(c) != 1 or not isinstance(c[key], list) or not c[key]:
+                self.err(loc, f"'{key}' takes a non-empty list and nothing beside it")
+                return None
+            kids = [self.parse(x, loc + (key, i), negate) for i, x in enumerate(c[key])]
+            if any(k is None for k in kids):
+                return None
+            op = key if not negate else ("any" if key == "all" else "all")
+            return PTree(op, [k for k in kids if k is not None])
+        if "not" in c:
+            if len(c) != 1:
+                self.err(loc, "'not' takes one condition and nothing beside it")
+                return None
+            return self.parse(c["not"], loc + ("not",), not negate)
+        if "finding" in c:
+            return self._finding(c, loc, negate)
+        if "count" in c:
+            return self._count(c, loc, negate)
+        if "fact" in c:
+            return self._fact(c, loc, negate)
+        self.err(loc, f"unknown condition form {sorted(c)}; expected all, any, not, fact, finding or count",
+                 nearest(next(iter(c)), ["all", "any", "not", "fact", "finding", "count"]))
+        return None
+
+    def _code_ok(self, code: Any, loc: tuple[Any, ...]) -> bool:
+        if not isinstance(code, str) or code not in self.code_scope:
+            self.err(loc, f"no rule concludes the code '{code}'", nearest(str(code), self.code_scope))
+            return False
+        return True
+
+    def _finding(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+        extra = set(c) - {"finding", "any_count"}
+        if extra:
+            self.err(loc, f"unexpected key(s) {sorted(extra)} in a finding condition", nearest(sorted(extra)[0], ["any_count"]))
+            return None
+        code = c["finding"]
+        if not self._code_ok(code, loc + ("finding",)):
+            return None
+        same = self.lr.rule.scope == "count" and self.code_scope[code] == "count" and not c.get("any_count", False)
+        return PRef(Ref("neg" if negate else "pos", code, same))
+
+    def _count(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+        ops = [k for k in c if k != "count"]
+        if len(ops) != 1 or ops[0] not in COUNT_OPS or not isinstance(c[ops[0]], int):
+            self.err(loc, f"a count condition takes one of {', '.join(COUNT_OPS)} with a whole number")
+            return None
+        code = c["count"]
+        if not self._code_ok(code, loc + ("count",)):
+            return None
+        op = ops[0]
+        n = c[op]
+        if negate:
+            if op == "eq":
+                return PTree("any", [PRef(Ref("count", code, False, "lt", n)), PRef(Ref("count", code, False, "gt", n))])
+            op = NEG_OP[op]
+        return PRef(Ref("count", code, False, op, n))
+
+    def _value(self, v: Any, loc: tuple[Any, ...]) -> Any:
+        if isinstance(v, dict) and set(v) == {"param"}:
+            name = v["param"]
+            pack = self.lr.pack
+            if name not in pack.parameters:
+                self.err(loc, f"unknown parameter '{name}' in pack {pack.id}", nearest(str(name), pack.parameters))
+                return _BAD
+            try:
+                value = pack.param_on(name, self.on)
+            except KeyError as exc:
+                self.err(loc, str(exc))
+                return _BAD
+            self.params[name] = value
+            return value
+        return v
+
+    def _fact(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+        path = c["fact"]
+        spec = FACTS.get(path) if isinstance(path, str) else None
+        if spec is None:
+            self.err(loc + ("fact",), f"unknown fact '{path}'", nearest(str(path), FACTS))
+            return None
+        if spec.scope == "cnt" and self.lr.rule.scope != "count":
+            self.err(loc + ("fact",), f"'{path}' is a count fact; only a rule with scope: count can read it")
+            return None
+        if path.startswith("count.offense."):
+            self.reads_offense = True
+        ops = [k for k in c if k != "fact"]
+        if len(ops) != 1:
+            self.err(loc, f"a fact condition takes exactly one operator ({', '.join(FIELD_OPS)})",
+                     nearest(ops[0], FIELD_OPS) if ops else "")
+            return None
+        op = ops[0]
+        if op not in FIELD_OPS:
+            self.err(loc + (op,), f"unknown operator '{op}'; expected one of {', '.join(FIELD_OPS)}", nearest(op, FIELD_OPS))
+            return None
+        raw = c[op]
+        if isinstance(raw, dict) and "fact" in raw:
+            return self._synthetic(spec, op, raw, loc + (op,), negate)
+        value = self._value(raw, loc + (op,))
+        if value is _BAD:
+            return None
+        return self._leafs(spec, op, value, loc + (op,), negate)
+
+    def _check_choice(self, spec: FactSpec, v: Any, loc: tuple[Any, ...]) -> bool:
+        if spec.type == "tags":
+            if spec.path.startswith("count.offense.elements"):
+                if v not in self.vocab_tags:
+                    self.err(loc, f"unknown element tag '{v}'", nearest(str(v), self.vocab_tags))
+                    return False
+                return True
+            if spec.open_vocabulary:
+                return True
+        if spec.choices and v not in spec.choices:
+            self.err(loc, f"'{v}' is not a value of {spec.path}; expected one of {', '.join(spec.choices)}",
+                     nearest(str(v), spec.choices))
+            return False
+        return True
+
+    def _literal(self, spec: FactSpec, v: Any, loc: tuple[Any, ...]) -> Any:
+        if spec.type == "date":
+            if isinstance(v, dt.date):
+                return v.toordinal()
+            self.err(loc, f"{spec.path} is a date; expected YYYY-MM-DD, got {v!r}")
+            return _BAD
+        if spec.type in ("int", "number"):
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                self.err(loc, f"{spec.path} is a number; got {v!r}")
+                return _BAD
+            return v
+        if spec.type == "bool":
+            if not isinstance(v, bool):
+                self.err(loc, f"{spec.path} is true or false; got {v!r}")
+                return _BAD
+            return v
+        if spec.type in ("enum", "str"):
+            if not isinstance(v, (str, int)) or isinstance(v, bool):
+                self.err(loc, f"{spec.path} is text; got {v!r}")
+                return _BAD
+            return v if self._check_choice(spec, v, loc) else _BAD
+        return v
+
+    def _leafs(self, spec: FactSpec, op: str, value: Any, loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+        key = spec.key
+        paths = (spec.path,)
+        if op == "known":
+            if not isinstance(value, bool):
+                self.err(loc, "known takes true or false")
+                return None
+            want = value != negate
+            if spec.type == "tags":
+                k = key + "__"
+                self.tag_keys.setdefault(spec.path, set()).add("")
+                return PLeaf(Leaf(spec.scope, k, "exists" if want else "missing", None, paths))
+            return PLeaf(Leaf(spec.scope, key, "exists" if want else "missing", None, paths))
+        if spec.type == "tags":
+            if op not in ("has", "has_any", "has_all"):
+                self.err(loc, f"{spec.path} is a list; use has, has_any, has_all or known", nearest(op, ["has", "has_any", "has_all"]))
+                return None
+            tags = [value] if op == "has" else value
+            if not isinstance(tags, list) or not tags or not all(isinstance(t, str) for t in tags):
+                self.err(loc, f"{op} takes {'a tag' if op == 'has' else 'a list of tags'}")
+                return None
+            if not all(self._check_choice(spec, t, loc) for t in tags):
+                return None
+            leaves: list[PNode] = []
+            for t in tags:
+                self.tag_keys.setdefault(spec.path, set()).add(t)
+                leaves.append(PLeaf(Leaf(spec.scope, f"{key}__{t}", "eq", not negate, paths)))
+            if len(leaves) == 1:
+                return leaves[0]
+            inner = "any" if op == "has_any" else "all"
+            if negate:
+                inner = "all" if inner == "any" else "any"
+            return PTree(inner, leaves)
+        if op in ("has", "has_any", "has_all"):
+            self.err(loc, f"{op} works on list facts; {spec.path} is a {spec.type}")
+            return None
+        if op in ("in", "not_in"):
+            if not isinstance(value, list) or not value:
+                self.err(loc, f"{op} takes a non-empty list")
+                return None
+            lits = [self._literal(spec, v, loc) for v in value]
+            if any(x is _BAD for x in lits):
+                return None
+            positive = (op == "in") != negate
+            leaves = [PLeaf(Leaf(spec.scope, key, "eq" if positive else "ne", x, paths)) for x in lits]
+            return leaves[0] if len(leaves) == 1 else PTree("any" if positive else "all", leaves)
+        if op in ("lt", "le", "gt", "ge") and spec.type in ("enum", "str"):
+            if not spec.ordered:
+                self.err(loc, f"{spec.path} has no order; use eq, ne, in or not_in")
+                return None
+            if value not in spec.choices:
+                self.err(loc, f"'{value}' is not a value of {spec.path}", nearest(str(value), spec.choices))
+                return None
+            i = spec.choices.index(value)
+            pick = {"lt": spec.choices[:i], "le": spec.choices[: i + 1], "gt": spec.choices[i + 1:], "ge": spec.choices[i:]}[op]
+            if not pick:  # e.g. gt the highest value: never true, but still unknown when the fact is
+                return PLeaf(Leaf(spec.scope, key, "ne" if negate else "eq", "__never__", paths))
+            return self._leafs(spec, "in", list(pick), loc, negate)
+        lit = self._literal(spec, value, loc)
+        if lit is _BAD:
+            return None
+        return PLeaf(Leaf(spec.scope, key, NEG_OP[op] if negate else op, lit, paths))
+
+    def _synthetic(self, spec: FactSpec, op: str, raw: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+        if op not in ("eq", "ne", "lt", "le", "gt", "ge"):
+            self.err(loc, f"{op} cannot compare two facts")
+            return None
+        other = FACTS.get(raw.get("fact", ""))
+        if other is None:
+            self.err(loc + ("fact",), f"unknown fact '{raw.get('fact')}'", nearest(str(raw.get("fact")), FACTS))
+            return None
+        extra = set(raw) - {"fact", "plus"}
+        plus = raw.get("plus") or {}
+        if extra or not isinstance(plus, dict) or set(plus) - {"years", "months", "days"} or not all(isinstance(x, int) for x in plus.values()):
+            self.err(loc, "compare with {fact: PATH, plus: {years: N, months: N, days: N}}")
+            return None
+        numeric = ("date", "int", "number")
+        if spec.type not in numeric or other.type not in numeric or (spec.type == "date") != (other.type == "date"):
+            self.err(loc, f"cannot compare {spec.path} ({spec.type}) with {other.path} ({other.type})")
+            return None
+        if other.scope == "cnt" and self.lr.rule.scope != "count":
+            self.err(loc, f"'{other.path}' is a count fact; only a rule with scope: count can read it")
+            return None
+        if other.path.startswith("count.offense.") :
+            self.reads_offense = True
+        scope = "cnt" if "cnt" in (spec.scope, other.scope) else "opt"
+        ident = (spec.path, op, other.path, plus.get("years", 0), plus.get("months", 0), plus.get("days", 0))
+        if ident not in self.synthetic:
+            h = hashlib.sha256(repr(ident).encode()).hexdigest()[:10]
+            self.synthetic[ident] = Synthetic(f"x__{h}", scope, spec.path, op, other.path, *ident[3:])
+        s = self.synthetic[ident]
+        return PLeaf(Leaf(scope, s.key, "eq", not negate, (spec.path, other.path)))
+
+
+_BAD = object()
+
+
+@dataclass
+class PLeaf:
+    leaf: Leaf
+
+
+@dataclass
+class PTree:
+    op: str
+    items: list["PNode"]
+
+
+@dataclass
+class PRef:
+    ref: Ref
+
+
+PNode = Union[PLeaf, PTree, PRef]
+
+
+# ---------------------------------------------------------------- normal form
+def _pure_scope(n: PNode) -> Optional[str]:
+    if isinstance(n, PLeaf):
+        return n.leaf.scope
+    if isinstance(n, PRef):
+        return None
+    scopes = {_pure_scope(k) for k in n.items}
+    return scopes.pop() if len(scopes) == 1 and None not in scopes else None
+
+
+def _to_tree(n: PNode) -> Node:
+    if isinstance(n, PLeaf):
+        return n.leaf
+    assert isinstance(n, PTree)
+    items = tuple(_to_tree(k) for k in n.items)
+    return items[0] if len(items) == 1 else Tree(n.op, items)
+
+
+_Conj = tuple[tuple[Node, ...], tuple[Node, ...], tuple[Ref, ...]]
+
+
+def _dnf(n: PNode) -> list[_Conj]:
+    scope = _pure_scope(n)
+    if scope is not None:
+        t = _to_tree(n)
+        return [((t,), (), ())] if scope == "opt" else [((), (t,), ())]
+    if isinstance(n, PRef):
+        return [((), (), (n.ref,))]
+    assert isinstance(n, PTree)
+    if n.op == "all":
+        out: list[_Conj] = [((), (), ())]
+        for k in n.items:
+            out = [(a[0] + b[0], a[1] + b[1], a[2] + b[2]) for a in out for b in _dnf(k)]
+        return out
+    res: list[_Conj] = []
+    for sc in ("opt", "cnt"):
+        group = [k for k in n.items if _pure_scope(k) == sc]
+        if group:
+            t = _to_tree(PTree("any", group)) if len(group) > 1 else _to_tree(group[0])
+            res.append(((t,), (), ()) if sc == "opt" else ((), (t,), ()))
+    for k in n.items:
+        if _pure_scope(k) is None:
+            res.extend(_dnf(k))
+    return res
+
+
+def _conj(c: _Conj) -> Conj:
+    def merge(ts: tuple[Node, ...]) -> Optional[Node]:
+        if not ts:
+            return None
+        return ts[0] if len(ts) == 1 else Tree("all", ts)
+    refs = tuple(sorted(set(c[2]), key=lambda r: (r.kind, r.code, r.same_count, r.op, r.n)))
+    return Conj(merge(c[0]), merge(c[1]), refs)
+
+
+# ---------------------------------------------------------------- selection and compilation
+def applicable_packs(packs: list[Pack], jurisdiction: str) -> list[Pack]:
+    return [p for p in packs if p.manifest.domain != "offenses" and p.manifest.jurisdiction in ("US", jurisdiction)]
+
+
+def rule_in_force(lr: LocatedRule, on: dt.date, circuit: Optional[int]) -> bool:
+    r = lr.rule
+    if r.effective is not None:
+        if on < r.effective.from_ or (r.effective.to is not None and on >= r.effective.to):
+            return False
+    if r.circuits is not None and circuit not in r.circuits:
+        return False
+    return True
+
+
+def _check_date(lr: LocatedRule, on: dt.date) -> dt.date:
+    """For `packs check`: a date on which the rule is in force."""
+    eff = lr.rule.effective
+    if eff is None:
+        return on
+    if eff.to is not None and on >= eff.to:
+        return eff.to - dt.timedelta(days=1)
+    return max(on, eff.from_)
+
+
+def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], vocab_tags: set[str],
+                    select: Callable[[LocatedRule], bool] | None = None, check_all: bool = False) -> Program:
+    """Compile the rules in force on `on` for `circuit` (every rule, each at a date it is in force, when
+    check_all). Raises CompileError listing every problem."""
+    problems: list[Problem] = []
+    chosen = [lr for p in packs for lr in p.rules
+              if (check_all or rule_in_force(lr, on, circuit)) and (select is None or select(lr))]
+    chosen.sort(key=lambda lr: lr.rule.id)
+    code_scope: dict[str, str] = {}
+    for lr in chosen:
+        prev = code_scope.get(lr.rule.then.code)
+        if prev is not None and prev != lr.rule.scope:
+            problems.append(Problem(lr.file, lr.line, f"{lr.rule.id}: scope", f"code {lr.rule.then.code} is concluded by rules of both scopes (count and option); conclude each code at one scope, e.g. classify at count scope and conclude the consequence at option scope with `finding:`"))
+        code_scope[lr.rule.then.code] = lr.rule.scope
+    synthetic: dict[tuple[Any, ...], Synthetic] = {}
+    tag_keys: dict[str, set[str]] = {}
+    rules: list[CRule] = []
+    for lr in chosen:
+        parser = _Parser(lr, _check_date(lr, on) if check_all else on, problems, code_scope, synthetic, tag_keys, vocab_tags)
+        parsed = parser.parse(lr.rule.when)
+        if parsed is None:
+            continue
+        disjuncts = [_conj(c) for c in _dnf(parsed)]
+        rules.append(CRule(lr.rule.id, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
+                           [c.model_dump(exclude_none=True) for c in lr.rule.citations], lr.rule.then, disjuncts,
+                           parser.reads_offense, lr.rule.then.code, param_values=parser.params))
+    by_code: dict[str, list[CRule]] = {}
+    for r in rules:
+        by_code.setdefault(r.produces, []).append(r)
+    _stratify(rules, by_code, problems, {lr.rule.id: lr for lr in chosen})
+    if problems:
+        raise CompileError(problems)
+    summary_codes: dict[str, int] = {}
+    for r in rules:
+        for d in r.disjuncts:
+            for ref in d.refs:
+                if ref.kind in ("neg", "count"):
+                    summary_codes[ref.code] = max(x.stratum for x in by_code[ref.code]) + 1
+    strata = 1 + max((r.stratum for r in rules), default=0)
+    rules.sort(key=lambda r: (r.stratum, r.level, r.id))
+    durable, actions = _durable(rules)
+    payload = json.dumps({"rules": [[r.id, r.pack_version, repr(r.disjuncts), r.param_values] for r in rules],
+                          "synthetic": [repr(s) for s in sorted(synthetic.values(), key=lambda s: s.key)]}, sort_keys=True, default=str)
+    digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return Program(rules, sorted(synthetic.values(), key=lambda s: s.key), {k: sorted(v) for k, v in sorted(tag_keys.items())},
+                   summary_codes, strata, code_scope, digest, durable, actions)
+
+
+def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: list[Problem], located: dict[str, LocatedRule]) -> None:
+    """stratum: negation/counting reads only lower strata; level: order of positive dependencies."""
+    state: dict[str, int] = {}
+    done: dict[str, tuple[int, int]] = {}
+
+    def visit(r: CRule, stack: list[str]) -> tuple[int, int]:
+        if r.id in done:
+            return done[r.id]
+        if state.get(r.id) == 1:
+            cycle = " -> ".join(stack[stack.index(r.id):] + [r.id])
+            lr = located[r.id]
+            problems.append(Problem(lr.file, lr.line, r.id, f"rules depend on each other in a cycle: {cycle}"))
+            return (0, 0)
+        state[r.id] = 1
+        stratum, level = 0, 0
+        for d in r.disjuncts:
+            for ref in d.refs:
+                for producer in by_code.get(ref.code, []):
+                    s, lv = visit(producer, stack + [r.id])
+                    if ref.kind == "pos":
+                        stratum = max(stratum, s)
+                        level = max(level, lv + 1)
+                    else:
+                        stratum = max(stratum, s + 1)
+                        level = max(level, lv + 1)
+        state[r.id] = 2
+        r.stratum, r.level = stratum, level
+        done[r.id] = (stratum, level)
+        return done[r.id]
+
+    for r in rules:
+        visit(r, [])
+
+
+# ---------------------------------------------------------------- durable_rules JSON
+def activation_key(rule: CRule, di: int) -> str:
+    return f"{rule.id}#{di}"
+
+
+def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]]]:
+    """One durable rule per (rule, disjunct, mode).
+
+    The fact tests of a disjunct reach durable_rules as an activation fact {t: w, k, cid, st} that the
+    runner asserts when the tests are true (st a) or unknown (st p): durable_rules expands every `$or` of a
+    pattern into separate alpha paths (exponential in the unknown-tolerant form) and its alpha walk has a
+    fixed stack of 64 pending nodes (ERR_MAX_STACK_SIZE 303), which hundreds of rules over one fact type
+    overflow. With activation facts every pattern is a conjunction of equality tests: the chaining over
+    findings, the count joins and the strata stay in durable_rules.
+    """
+    definition: dict[str, Any] = {}
+    actions: dict[str, tuple[int, int, str]] = {}
+    for ri, r in enumerate(rules):
+        for di, d in enumerate(r.disjuncts):
+            for mode in ("a", "p"):
+                strict = mode == "a"
+                pats: list[dict[str, Any]] = []
+                if r.stratum > 0:
+                    pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
+                pats.append({"c": {"$and": [{"t": "w"}, {"k": activation_key(r, di)}] + ([{"st": "a"}] if strict else [])}})
+                for i, ref in enumerate(d.refs):
+                    join = [{"cid": {"c": "cid"}}] if ref.same_count else []
+                    if ref.kind == "pos":
+                        tests = join + [{"t": "f"}, {"code": ref.code}] + ([{"st": "a"}] if strict else [])
+                    elif ref.kind == "neg":
+                        tests = join + [{"t": "s"}, {"code": ref.code}] + ([] if ref.same_count else [{"cid": "*"}])
+                        tests.append({"none_a": True} if strict else {"none_p": True})
+                    else:
+                        tests = [{"t": "s"}, {"code": ref.code}, {"cid": "*"}, _count_test(ref, not strict)]
+                    pats.append({f"r{i}": {"$and": tests}})
+                name = f"{r.id}#{di}{mode}"
+                definition[name] = {"all": pats}
+                actions[name] = (ri, di, mode)
+    # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
+    definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
+    # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
+    definition["__guard"] = {"all": [{"g": {"$and": [{"t": "phase"}, {"n": 0}]}}]}
+    return definition, actions
+
+
+_JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
+
+
+def _count_test(ref: Ref, lenient: bool) -> dict[str, Any]:
+    """na: counts where the code applies; nap: where it applies or is possible."""
+    n = ref.n
+    if ref.op == "eq":
+        return {"$and": [{"$lte": {"na": n}}, {"$gte": {"nap": n}}]} if lenient else {"$and": [{"na": n}, {"nap": n}]}
+    upward = ref.op in ("ge", "gt")
+    key = ("nap" if lenient else "na") if upward else ("na" if lenient else "nap")
+    return {_JOP[ref.op]: {key: n}}
+
+
+def certainty_max(a: str, b: str) -> str:
+    return a if CERTAINTY_ORDER.index(a) >= CERTAINTY_ORDER.index(b) else b
+
+
+def leaves(n: Optional[Node]) -> list[Leaf]:
+    if n is None:
+        return []
+    if isinstance(n, Leaf):
+        return [n]
+    return [x for k in n.items for x in leaves(k)]

@@ -1,0 +1,126 @@
+"""The durable_rules engine: the only module that imports durable_rules.
+
+One ruleset per compiled program, registered once and reused. Every evaluation runs in one long-lived
+session (sid "0"): assert the facts, drain the actions with our own dispatch loop (so an exception in an
+action propagates instead of being swallowed), assert each later stratum's phase and summary facts, then
+retract everything it asserted. Two evaluations never see each other, and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from typing import Any, Optional
+
+import durable_rules_engine as _dre
+
+from .compiler import Program
+from .errors import EngineError
+from .runtime import Fact, Firing, activations, summaries
+
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_names = itertools.count()
+_lock = threading.Lock()
+
+
+class DurableRunner:
+    name = "durable_rules"
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        with _lock:
+            self.ruleset_name = f"collateral_{program.digest}_{next(_names)}"
+        try:
+            self.handle = _dre.create_ruleset(self.ruleset_name, json.dumps(program.durable, ensure_ascii=False))
+        except Exception as exc:  # the engine rejects the definition: a compiler bug, never ignored
+            raise EngineError(f"durable_rules rejected the compiled ruleset: {exc}") from exc
+        self._asserted: list[Fact] = []
+        self._derived: set[tuple[str, str, str, str]] = set()
+        self._firings: set[Firing] = set()
+
+    def close(self) -> None:
+        handle, self.handle = getattr(self, "handle", None), None
+        if handle is not None:
+            _dre.delete_ruleset(handle)
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except Exception:
+            pass
+
+    # ------------------------------------------------------------ one evaluation
+    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+        if self.handle is None:
+            raise EngineError("the durable_rules ruleset was closed")
+        self._asserted, self._derived, self._firings = [], set(), set()
+        cids = [c["cid"] for c in cnts]
+        try:
+            self._assert_batch([*activations(self.program, opt, cnts), {"t": "phase", "n": 0}])
+            for stratum in range(1, self.program.strata):
+                self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])
+            return self._firings
+        finally:
+            self._reset()
+
+    def _assert_batch(self, facts: list[Fact]) -> None:
+        code, state = _dre.assert_facts(self.handle, json.dumps(facts, ensure_ascii=False))
+        if code not in (_OK, _OBSERVED):
+            raise EngineError(f"durable_rules returned code {code} on assert")
+        self._asserted.extend(facts)
+        self._drain(state)
+
+    def _drain(self, state: int) -> None:
+        result = _dre.start_action_for_state(self.handle, state)
+        message: Optional[str] = result[1] if result else None
+        while message:
+            try:
+                for name, matched in json.loads(message).items():
+                    self._act(name, matched)
+            except BaseException:
+                _dre.abandon_action(self.handle, state)
+                raise
+            message = _dre.complete_and_start_action(self.handle, state)
+
+    def _act(self, name: str, matched: dict[str, Any]) -> None:
+        if name in ("__sink", "__guard"):
+            return
+        try:
+            ri, di, mode = self.program.actions[name]
+        except KeyError:
+            raise EngineError(f"durable_rules fired an unknown rule {name!r}") from None
+        rule = self.program.rules[ri]
+        cid = matched["c"]["cid"]
+        refs = tuple(sorted((f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
+                            if alias.startswith("r") and f.get("t") == "f"))
+        self._firings.add(Firing(ri, di, mode, cid, refs))
+        key = (rule.produces, cid, mode, rule.id)
+        if key in self._derived:
+            return   # idempotent: an `$or` can fire a rule once per satisfied branch
+        fact = {"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id}
+        code, _ = _dre.assert_fact(self.handle, json.dumps(fact, ensure_ascii=False))
+        if code not in (_OK, _OBSERVED):
+            raise EngineError(f"durable_rules returned code {code} asserting a derived fact")
+        self._derived.add(key)
+        self._asserted.append(fact)
+
+    def _reset(self) -> None:
+        """Retract phase, summary and derived facts, then the case facts: the session is empty again."""
+        order = {"phase": 0, "s": 1, "f": 2, "w": 3}
+        facts = sorted(self._asserted, key=lambda f: order.get(f["t"], 3))
+        self._asserted = []
+        if facts:
+            code, state = _dre.retract_facts(self.handle, json.dumps(facts, ensure_ascii=False))
+            if code not in (_OK, _OBSERVED, _NOT_HANDLED):
+                raise EngineError(f"durable_rules returned code {code} on retract")
+            # drop any activation left queued by the retraction
+            result = _dre.start_action_for_state(self.handle, state)
+            while result:
+                nxt = _dre.complete_and_start_action(self.handle, state)
+                result = (None, nxt) if nxt else None
+
+    def remaining_facts(self) -> list[Fact]:
+        """Facts still in the session (empty between evaluations); for tests."""
+        data = json.loads(_dre.get_facts(self.handle, "0"))
+        return list(data) if isinstance(data, list) else []

@@ -1,0 +1,338 @@
+"""Evaluate a case: for every plea option, build the facts, run the compiled rules, and assemble cited
+findings with their chains, the questions that would decide the `possible` ones, and the comparison."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any, Optional, Protocol
+
+from . import __version__
+from . import casefile as cf
+from .catalog import Catalogs
+from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program, leaves
+from .errors import EngineError
+from .facts import FACTS, CountFacts, build, count_path
+from .packs import CERTAINTY_ORDER, SEVERITY_ORDER, PackSet
+from .runtime import Fact, Firing, conj_paths, encode, tri
+
+DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
+                "driving", "registration", "education", "family", "relief")
+
+
+class Runner(Protocol):
+    name: str
+
+    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]: ...
+
+
+@dataclass
+class OptionRun:
+    program: Program
+    opt_values: dict[str, Any]
+    counts: list[CountFacts]
+    opt_fact: Fact
+    cnt_facts: list[Fact]
+    firings: set[Firing]
+
+
+class Engine:
+    def __init__(self, packset: PackSet, evaluator: str = "durable") -> None:
+        if packset.problems:
+            raise CompileError(packset.problems)
+        self.packset = packset
+        self.evaluator = evaluator
+        self.catalogs = Catalogs()
+        for p in packset.packs:
+            if p.manifest.domain == "offenses":
+                self.catalogs.add(p.manifest.jurisdiction, p.id, p.catalog)
+        self.vocab_tags = set((packset.vocabulary.get("elements") or {}).keys())
+        self._programs: dict[tuple[str, Optional[int], dt.date], Program] = {}
+        self._runners: dict[str, Runner] = {}
+
+    def program(self, jurisdiction: str, circuit: Optional[int], on: dt.date) -> Program:
+        key = (jurisdiction, circuit, on)
+        prog = self._programs.get(key)
+        if prog is None:
+            prog = compile_program(applicable_packs(self.packset.packs, jurisdiction), on, circuit, self.vocab_tags)
+            self._programs[key] = prog
+        return prog
+
+    def runner(self, program: Program) -> Runner:
+        r = self._runners.get(program.digest)
+        if r is None:
+            if self.evaluator == "plain":
+                from .plain import PlainRunner
+                r = PlainRunner(program)
+            else:
+                from .durable_engine import DurableRunner
+                r = DurableRunner(program)
+            self._runners[program.digest] = r
+        return r
+
+    def run_option(self, case: cf.CaseFile, option: cf.Option, as_of: dt.date, circuit: Optional[int]) -> OptionRun:
+        program = self.program(case.jurisdiction, circuit, as_of)
+        opt_values, counts = build(case, option, as_of, circuit, self.catalogs)
+        opt_fact = encode(program, "opt", opt_values)
+        cnt_facts = []
+        for c in counts:
+            f = encode(program, "cnt", c.values, opt_values)
+            f["cid"] = c.cid
+            cnt_facts.append(f)
+        firings = self.runner(program).run(opt_fact, cnt_facts)
+        return OptionRun(program, opt_values, counts, opt_fact, cnt_facts, firings)
+
+    # ---------------------------------------------------------------- the whole case
+    def advise(self, case: cf.CaseFile, as_of: Optional[dt.date] = None) -> dict[str, Any]:
+        on = as_of or case.as_of or dt.date.today()
+        circuit = case.circuit or cf.default_circuit(case.jurisdiction)
+        warnings: list[str] = []
+        if case.jurisdiction != "US" and not any(p.manifest.jurisdiction == case.jurisdiction for p in self.packset.packs):
+            warnings.append(f"No rule pack for {case.jurisdiction}; only federal rules were applied.")
+        if circuit is None:
+            warnings.append("No federal circuit given or derivable from the jurisdiction; circuit-specific rules were not applied.")
+        options = []
+        used_packs: set[str] = set()
+        for option in case.options:
+            run = self.run_option(case, option, on, circuit)
+            findings = assemble(run, option.id, self.packset.questions)
+            for c in run.counts:
+                for w in c.offense.warnings:
+                    if w not in warnings:
+                        warnings.append(w)
+                if c.offense.entry is not None:
+                    used_packs.add(self.catalogs.packs[c.offense.jurisdiction])
+            used_packs.update(r.pack for r in run.program.rules)
+            options.append({
+                "id": option.id,
+                "label": option.label or option.id,
+                "counts": [count_summary(c, run.opt_values) for c in run.counts if not c.cid.startswith("h")],
+                "findings": findings,
+                "questions": questions(findings, run, self.packset.questions),
+            })
+        for p in applicable_packs(self.packset.packs, case.jurisdiction):
+            used_packs.add(p.id)
+        return {
+            "format": 1,
+            "case_id": case.case_id or "",
+            "as_of": on.isoformat(),
+            "jurisdiction": case.jurisdiction,
+            "circuit": circuit,
+            "engine": {"version": __version__, "evaluator": self.evaluator if self.evaluator == "plain" else "durable_rules"},
+            "packs": [{"id": p.id, "version": p.manifest.version, "current_through": p.manifest.current_through.isoformat(),
+                       "digest": p.digest} for p in sorted(self.packset.packs, key=lambda p: p.id) if p.id in used_packs],
+            "client": client_summary(case),
+            "history": [count_summary(c, {}) for c in (run.counts if case.options else []) if c.cid.startswith("h")],
+            "options": options,
+            "comparison": compare(options, case.client.priorities),
+            "warnings": warnings,
+        }
+
+
+def client_summary(case: cf.CaseFile) -> dict[str, Any]:
+    c = case.client
+    im = c.immigration
+    return {
+        "name": c.name or "",
+        "immigration_status": im.status or "unknown",
+        "goals": list(im.goals or []),
+        "priorities": list(c.priorities),
+        "occupation": c.employment.occupation or "",
+        "licenses": [f"{x.type} ({x.status})" for x in (c.licenses or [])],
+        "benefits": list(c.benefits or []),
+    }
+
+
+def count_summary(c: CountFacts, _opt: dict[str, Any]) -> dict[str, Any]:
+    v = c.values
+    return {
+        "ref": count_path(c.cid, "count.")[:-1],
+        "statute": c.offense.statute,
+        "jurisdiction": c.offense.jurisdiction,
+        "title": c.offense.title,
+        "citation": c.offense.citation,
+        "in_catalog": c.offense.entry is not None,
+        "disposition": v.get("count.disposition", "unknown"),
+        "custody_days": v.get("count.sentence.custody_days"),
+        "suspended_days": v.get("count.sentence.suspended_days"),
+    }
+
+
+def _display(v: Any) -> Any:
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, (list, tuple)):
+        return list(v)
+    return v
+
+
+def _finding_id(option_id: str, code: str, cid: str) -> str:
+    return f"{option_id}/{code}" if cid == "*" else f"{option_id}/{code}@{cid}"
+
+
+def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> list[dict[str, Any]]:
+    prog = run.program
+    cnt_by_id = {c.cid: c for c in run.counts}
+    groups: dict[str, list[Firing]] = {}
+    for f in run.firings:
+        groups.setdefault(_finding_id(option_id, prog.rules[f.rule].produces, f.cid), []).append(f)
+    order = sorted(groups, key=lambda fid: (max((prog.rules[f.rule].stratum, prog.rules[f.rule].level) for f in groups[fid]), fid))
+    done: dict[str, dict[str, Any]] = {}
+    for fid in order:
+        fs = groups[fid]
+        status_mode = "a" if any(f.mode == "a" for f in fs) else "p"
+        chosen = sorted((f for f in fs if f.mode == status_mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
+        rules = sorted({prog.rules[f.rule].id: prog.rules[f.rule] for f in chosen}.values(), key=lambda r: r.id)
+        rule = rules[0]
+        cid = chosen[0].cid
+        because: list[str] = []
+        facts: dict[str, Any] = {}
+        missing: list[str] = []
+        best_cert = None
+        for f in chosen:
+            r = prog.rules[f.rule]
+            d = r.disjuncts[f.disjunct]
+            cert = r.certainty
+            cnt = cnt_by_id.get(f.cid)
+            if r.reads_offense and cnt is not None and cnt.values.get("count.offense.certainty"):
+                cert = certainty_max(cert, cnt.values["count.offense.certainty"])
+            for code, rcid, _st, _by in f.refs:
+                rid = _finding_id(option_id, code, rcid)
+                if rid not in because:
+                    because.append(rid)
+                dep = done.get(rid)
+                if dep is not None:
+                    cert = certainty_max(cert, dep["certainty"])
+                    if status_mode == "p" and dep["status"] == "possible":
+                        missing.extend(m for m in dep["missing_facts"] if m not in missing)
+            best_cert = cert if best_cert is None else min(best_cert, cert, key=CERTAINTY_ORDER.index)
+            for path in conj_paths(d):
+                spec = FACTS[path]
+                src = run.opt_values if spec.scope == "opt" else (cnt.values if cnt else {})
+                name = count_path(f.cid, path) if spec.scope == "cnt" else path
+                if path in src:
+                    facts[name] = _display(src[path])
+            if status_mode == "p":
+                local: set[str] = set()
+                tri(d.opt, run.opt_fact, local)
+                if cnt is not None:
+                    sub: set[str] = set()
+                    tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), sub)
+                    local |= {count_path(f.cid, p) if FACTS[p].scope == "cnt" else p for p in sub}
+                for m in sorted(local):
+                    if m not in missing:
+                        missing.append(m)
+        assert best_cert is not None
+        then = rule.then
+        counts_idx: list[int] = []
+        history_idx: list[int] = []
+        if cid != "*":
+            (history_idx if cid.startswith("h") else counts_idx).append(int(cid.lstrip("h")))
+        else:
+            for b in because:
+                dep = done.get(b)
+                if dep:
+                    counts_idx.extend(i for i in dep["counts"] if i not in counts_idx)
+                    history_idx.extend(i for i in dep["history"] if i not in history_idx)
+        padilla = None
+        if then.domain == "immigration" and then.kind == "consequence":
+            padilla = "clear" if (then.padilla != "risk" and best_cert == "clear" and status_mode == "a") else "risk"
+        mitigations: list[str] = []
+        checklist: list[str] = []
+        citations: list[dict[str, Any]] = []
+        for r in rules:
+            mitigations.extend(m for m in r.then.mitigations if m not in mitigations)
+            checklist.extend(m for m in r.then.record_checklist if m not in checklist)
+            citations.extend(c for c in r.citations if c not in citations)
+        done[fid] = {
+            "id": fid,
+            "code": then.code,
+            "kind": then.kind,
+            "domain": then.domain,
+            "status": "applies" if status_mode == "a" else "possible",
+            "certainty": best_cert,
+            "severity": then.severity,
+            "mandatory": then.mandatory,
+            "duration": then.duration,
+            "padilla": padilla,
+            "title": then.title,
+            "summary": then.summary.strip(),
+            "explanation": then.explanation.strip(),
+            "citations": citations,
+            "rule": rule.id,
+            "rules": [r.id for r in rules],
+            "pack": rule.pack,
+            "counts": sorted(counts_idx),
+            "history": sorted(history_idx),
+            "because": sorted(because),
+            "facts": dict(sorted(facts.items())),
+            "missing_facts": sorted(missing),
+            "mitigations": mitigations,
+            "record_checklist": checklist,
+            "amount": None,
+        }
+    sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    dom = {d: i for i, d in enumerate(DOMAIN_ORDER)}
+    return sorted(done.values(), key=lambda x: (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"]))
+
+
+def _question_for(path: str, texts: dict[str, str]) -> str:
+    generic = path
+    if path.startswith("counts[") or path.startswith("history["):
+        generic = "count." + path.split("].", 1)[1]
+    return texts.get(generic, f"What is {generic.replace('.', ' ').replace('_', ' ')}?")
+
+
+def questions(findings: list[dict[str, Any]], run: OptionRun, texts: dict[str, str]) -> list[dict[str, Any]]:
+    sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    table: dict[str, dict[str, Any]] = {}
+    for f in findings:
+        if f["status"] != "possible":
+            continue
+        for m in f["missing_facts"]:
+            q = table.setdefault(m, {"fact": m, "ask": _question_for(m, texts), "why": [], "stakes": "info"})
+            q["why"].append(f["id"])
+            if sev[f["severity"]] > sev[q["stakes"]]:
+                q["stakes"] = f["severity"]
+    for q in table.values():
+        if q["fact"].startswith(("counts[", "history[")):
+            head = q["fact"].split("]", 1)[0] + "]"
+            q["ask"] += f" ({head.replace('counts[', 'count ').replace('history[', 'prior ').rstrip(']')})"
+    return sorted(table.values(), key=lambda q: (-sev[q["stakes"]], -len(q["why"]), q["fact"]))
+
+
+def compare(options: list[dict[str, Any]], priorities: list[str]) -> dict[str, Any]:
+    sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
+    by_domain: dict[str, dict[str, str]] = {}
+    for o in options:
+        for f in o["findings"]:
+            if f["kind"] != "consequence":
+                continue
+            cur = by_domain.setdefault(f["domain"], {}).get(o["id"])
+            if cur is None or sev[f["severity"]] > sev[cur]:
+                by_domain[f["domain"]][o["id"]] = f["severity"]
+    for d in by_domain.values():
+        for o in options:
+            d.setdefault(o["id"], "none")
+    order = [p for p in priorities] + [d for d in DOMAIN_ORDER if d not in priorities]
+
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        """Worst consequence in each domain, the client's priorities first: lower is better."""
+        return tuple(sev.get(by_domain.get(d, {}).get(o["id"], "none"), -1) for d in order)
+
+    ranked = sorted(options, key=key)
+    reasons = []
+    if len(ranked) > 1:
+        best, worst = ranked[0], ranked[-1]
+        for d in order:
+            b = by_domain.get(d, {}).get(best["id"], "none")
+            w = by_domain.get(d, {}).get(worst["id"], "none")
+            if b != w:
+                reasons.append(f"{best['id']} ranks above {worst['id']} on {d} (worst consequence {b} vs {w})"
+                               + (", the client's priority" if d in priorities else ""))
+                break
+    return {"by_domain": dict(sorted(by_domain.items(), key=lambda kv: DOMAIN_ORDER.index(kv[0]) if kv[0] in DOMAIN_ORDER else 99)),
+            "ranked": [o["id"] for o in ranked], "reasons": reasons}
+
+
+__all__ = ["Engine", "EngineError"]

@@ -1,0 +1,214 @@
+"""`packs check` and `packs test`: schema and reference checks over every pack, and the named test cases."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+from .casefile import parse_case, problems_from_validation
+from .compiler import CompileError, compile_program
+from .errors import InputError, Problem
+from .facts import FACTS
+from .packs import Pack, PackSet, TestCase, TestFile
+from .yamlsrc import Located, load_file
+
+IMMIGRATION_CODES = {
+    "imm.conviction", "imm.cimt", "imm.petty_offense_exception", "imm.controlled_substance_offense",
+    "imm.marijuana_personal_use_exception", "imm.crime_of_violence", "imm.aggravated_felony",
+    *(f"imm.aggravated_felony.{c}" for c in "ABCDEFGHIJKLMNOPQRSTU"),
+    "imm.deportable.cimt", "imm.deportable.multiple_cimts", "imm.deportable.aggravated_felony",
+    "imm.deportable.high_speed_flight", "imm.deportable.sex_offender_registration", "imm.deportable.controlled_substance",
+    "imm.deportable.drug_abuser", "imm.deportable.firearm", "imm.deportable.domestic_violence", "imm.deportable.stalking",
+    "imm.deportable.child_abuse", "imm.deportable.protection_order_violation", "imm.inadmissible.cimt",
+    "imm.inadmissible.controlled_substance", "imm.inadmissible.multiple_convictions", "imm.inadmissible.drug_trafficker",
+    "imm.inadmissible.prostitution", "imm.inadmissible.false_claim_citizenship", "imm.travel_risk",
+    "imm.detention.mandatory", "imm.relief_bar.cancellation_lpr", "imm.relief_bar.cancellation_nonlpr",
+    "imm.relief_bar.stop_time", "imm.relief_bar.asylum", "imm.relief_bar.withholding", "imm.relief_bar.voluntary_departure",
+    "imm.relief_bar.waiver_212h", "imm.bar.naturalization", "imm.bar.daca", "imm.bar.tps", "imm.bar.reentry",
+}
+CODE_PREFIXES = {"imm": "immigration", "employment": "employment", "licensing": "licensing", "fines": "fines",
+                 "firearms": "firearms", "voting": "voting", "jury": "jury", "housing": "housing", "benefits": "benefits",
+                 "driving": "driving", "registration": "registration", "education": "education", "family": "family",
+                 "relief": "relief"}
+PINPOINT = re.compile(r"§|\d+\s*,\s*\d+|\(\w+\)|\bat \d+|¶|\bpara|\barts?\.|\bch\.|\d+\.\d+")
+
+
+def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
+    """Errors and warnings for every pack."""
+    errors = list(ps.problems)
+    warnings: list[Problem] = []
+    vocab = set((ps.vocabulary.get("elements") or {}).keys())
+    for path in FACTS:
+        if path not in ps.questions:
+            errors.append(Problem("rules/questions.yaml", 1, path, "fact has no question for when it is unknown"))
+    seen_rules: dict[str, str] = {}
+    for pack in ps.packs:
+        for lr in pack.rules:
+            r = lr.rule
+            if r.id in seen_rules:
+                errors.append(Problem(lr.file, lr.line, r.id, f"duplicate rule id (also in {seen_rules[r.id]})"))
+            seen_rules[r.id] = lr.file
+            if not r.id.startswith(pack.id + "."):
+                errors.append(Problem(lr.file, lr.line, r.id, f"rule id must start with the pack id '{pack.id}.'"))
+            prefix = r.then.code.split(".")[0]
+            if prefix not in CODE_PREFIXES:
+                errors.append(Problem(lr.file, lr.line, f"{r.id}: then.code", f"unknown code prefix '{prefix}'; expected one of {', '.join(sorted(CODE_PREFIXES))}"))
+            elif prefix == "imm" and r.then.code not in IMMIGRATION_CODES:
+                warnings.append(Problem(lr.file, lr.line, f"{r.id}: then.code", f"'{r.then.code}' is not one of the fixed immigration codes of the result format; it is a pack extension"))
+            for c in r.citations:
+                if not PINPOINT.search(c.cite):
+                    warnings.append(Problem(lr.file, lr.line, f"{r.id}: citations", f"'{c.cite}' has no pinpoint (section, subsection or page)"))
+        errors.extend(_catalog_problems(pack, vocab))
+        for jur_circuit in _circuits(pack):
+            try:
+                compile_program([pack] + _dependencies(ps, pack), today, jur_circuit, vocab, check_all=True)
+            except CompileError as exc:
+                for p in exc.problems:
+                    if p not in errors:
+                        errors.append(p)
+        errors.extend(_untested(pack))
+    return sorted(set(errors)), sorted(set(warnings))
+
+
+def _circuits(pack: Pack) -> list[Optional[int]]:
+    return [None]
+
+
+def _dependencies(ps: PackSet, pack: Pack) -> list[Pack]:
+    """Packs whose codes this pack may read: the federal packs, for a state pack."""
+    if pack.manifest.jurisdiction == "US":
+        return [p for p in ps.packs if p is not pack and p.manifest.jurisdiction == "US" and p.manifest.domain != "offenses"]
+    return [p for p in ps.packs if p.manifest.jurisdiction == "US" and p.manifest.domain != "offenses"]
+
+
+def _catalog_problems(pack: Pack, vocab: set[str]) -> list[Problem]:
+    from .errors import nearest
+    out: list[Problem] = []
+    src = pack.sources.get(str(pack.folder / "catalog.yaml"))
+    keys: dict[str, int] = {}
+    from .catalog import normalize_statute
+    for i, e in enumerate(pack.catalog):
+        line = src.line(("offenses", i)) if src else 0
+        file = str(pack.folder / "catalog.yaml")
+        for key in [e.statute, *e.aliases]:
+            k = normalize_statute(key)
+            if k in keys and keys[k] != i:
+                out.append(Problem(file, line, e.statute, f"statute key '{key}' is also used by entry {keys[k] + 1}"))
+            keys.setdefault(k, i)
+        for j, attrs in [(-1, e), *enumerate(e.prongs)]:
+            for t in attrs.elements or []:
+                if t not in vocab:
+                    out.append(Problem(file, line, f"{e.statute}: elements", f"unknown element tag '{t}'", nearest(t, vocab)))
+        if e.divisible and not e.prongs:
+            out.append(Problem(file, line, e.statute, "divisible: true needs prongs"))
+        if e.prongs and not e.divisible:
+            out.append(Problem(file, line, e.statute, "prongs given but divisible is not true"))
+        ids = [p.id for p in e.prongs]
+        if len(ids) != len(set(ids)):
+            out.append(Problem(file, line, e.statute, "prong ids must be unique"))
+    return out
+
+
+def _untested(pack: Pack) -> list[Problem]:
+    named: set[str] = set()
+    for f in pack.test_files:
+        try:
+            src = load_file(f)
+        except InputError:
+            continue
+        for t in (src.data or {}).get("tests", []) if isinstance(src.data, dict) else []:
+            for exp in (t.get("expect") or {}).values() if isinstance(t, dict) else []:
+                for key in ("applies", "possible", "absent"):
+                    named.update((exp or {}).get(key, []) or [])
+    return [Problem(lr.file, lr.line, lr.rule.id, f"no test names its code {lr.rule.then.code}")
+            for lr in pack.rules if lr.rule.then.code not in named]
+
+
+# ---------------------------------------------------------------- tests
+def deep_merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = deep_merge(base.get(k), v) if k in base else copy.deepcopy(v)
+        return out
+    return copy.deepcopy(over)
+
+
+@dataclass
+class PackTest:
+    pack: Pack
+    file: Path
+    line: int
+    index: int
+    test: TestCase
+    case_data: dict[str, Any]
+    src: Located
+
+    @property
+    def name(self) -> str:
+        return self.test.name
+
+
+def collect_tests(ps: PackSet) -> tuple[list[PackTest], list[Problem]]:
+    tests: list[PackTest] = []
+    problems: list[Problem] = []
+    for pack in ps.packs:
+        for f in sorted(pack.test_files):
+            try:
+                src = load_file(f)
+            except InputError as exc:
+                problems.extend(exc.problems)
+                continue
+            try:
+                tf = TestFile.model_validate(src.data if src.data is not None else {})
+            except Exception as exc:  # pydantic ValidationError
+                from pydantic import ValidationError
+                if isinstance(exc, ValidationError):
+                    problems.extend(problems_from_validation(exc, src))
+                    continue
+                raise
+            base = tf.defaults.get("case", {})
+            for i, t in enumerate(tf.tests):
+                tests.append(PackTest(pack, f, src.line(("tests", i)), i, t, deep_merge(base, t.case), src))
+    return tests, problems
+
+
+def run_test(engine: Any, pt: PackTest) -> list[str]:
+    """The failures of one test (empty when it passes)."""
+    lines = {k[3:]: v for k, v in pt.src.lines.items() if k[:3] == ("tests", pt.index, "case")}
+    lines[()] = pt.line
+    shifted = Located(pt.case_data, lines, str(pt.file))
+    try:
+        case = parse_case(shifted)
+    except InputError as exc:
+        return [f"the test's case file is invalid: {p}" for p in exc.problems]
+    result = engine.advise(case)
+    failures: list[str] = []
+    options = {o["id"]: o for o in result["options"]}
+    for oid, exp in pt.test.expect.items():
+        if oid not in options:
+            failures.append(f"no option '{oid}' in the case")
+            continue
+        found: dict[str, set[str]] = {}
+        for f in options[oid]["findings"]:
+            found.setdefault(f["code"], set()).add(f["status"])
+        for code in exp.applies:
+            if "applies" not in found.get(code, set()):
+                failures.append(f"{oid}: expected {code} to apply; got {sorted(found.get(code, [])) or 'nothing'}")
+        for code in exp.possible:
+            st = found.get(code, set())
+            if st != {"possible"}:
+                failures.append(f"{oid}: expected {code} to be possible; got {sorted(st) or 'nothing'}")
+        for code in exp.absent:
+            if code in found:
+                failures.append(f"{oid}: expected no {code}; got {sorted(found[code])}")
+    return failures
+
+
+def iter_results(engine: Any, tests: list[PackTest]) -> Iterator[tuple[PackTest, list[str]]]:
+    for pt in tests:
+        yield pt, run_test(engine, pt)

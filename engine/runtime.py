@@ -1,0 +1,190 @@
+"""What both evaluators share: encoding python facts into flat engine facts, three-valued tests, and the
+summary facts asserted at each stratum boundary."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import operator
+from dataclasses import dataclass
+from typing import Any, Optional
+
+from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic, Tree
+from .facts import FACTS
+
+Fact = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Firing:
+    rule: int                 # index into program.rules
+    disjunct: int
+    mode: str                 # a: the condition is true; p: it is true or unknown
+    cid: str                  # the count id ("*" for an option-scope rule)
+    refs: tuple[tuple[str, str, str, str], ...]   # matched findings: (code, cid, st, by)
+
+
+def add_months(d: dt.date, months: int) -> dt.date:
+    y, m = divmod(d.month - 1 + months, 12)
+    year, month = d.year + y, m + 1
+    return dt.date(year, month, min(d.day, calendar.monthrange(year, month)[1]))
+
+
+def _shift(v: Any, s: Synthetic) -> Any:
+    if isinstance(v, dt.date):
+        return add_months(v, 12 * s.years + s.months) + dt.timedelta(days=s.days)
+    return v + s.days
+
+
+_PY = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
+def _encode_value(v: Any) -> Any:
+    return v.toordinal() if isinstance(v, dt.date) else v
+
+
+def encode(program: Program, scope: str, values: dict[str, Any], other: Optional[dict[str, Any]] = None) -> Fact:
+    """Flat engine fact of one scope. `other` is the option's values, for comparisons across facts."""
+    fact: Fact = {"t": scope}
+    for path, v in values.items():
+        spec = FACTS[path]
+        if spec.type == "tags":
+            tags = program.tag_keys.get(path)
+            if tags is not None:
+                present = set(v)
+                for t in tags:
+                    fact[f"{spec.key}__{t}"] = True if t == "" else (t in present)
+        else:
+            fact[spec.key] = _encode_value(v)
+    both = {**(other or {}), **values}
+    for s in program.synthetic:
+        if s.scope != scope:
+            continue
+        left, right = both.get(s.left), both.get(s.right)
+        if left is not None and right is not None:
+            fact[s.key] = _PY[s.op](left, _shift(right, s))
+    return fact
+
+
+def test(n: Optional[Node], fact: Fact, lenient: bool) -> bool:
+    """Strict (lenient=False): the tree is true. Lenient: true or unknown (missing keys let a leaf pass)."""
+    if n is None:
+        return True
+    if isinstance(n, Tree):
+        if n.op == "all":
+            return all(test(k, fact, lenient) for k in n.items)
+        return any(test(k, fact, lenient) for k in n.items)
+    if n.op == "exists":
+        return n.key in fact
+    if n.op == "missing":
+        return n.key not in fact
+    if n.key not in fact:
+        return lenient
+    try:
+        return bool(_PY[n.op](fact[n.key], n.value))
+    except TypeError:
+        return False
+
+
+def tri(n: Optional[Node], fact: Fact, missing: set[str]) -> Optional[bool]:
+    """Three-valued value of a tree; adds the paths of the unknown leaves that matter to `missing`."""
+    if n is None:
+        return True
+    if isinstance(n, Leaf):
+        if n.op in ("exists", "missing"):
+            return (n.key in fact) == (n.op == "exists")
+        if n.key not in fact:
+            missing.update(p for p in n.paths)
+            return None
+        try:
+            return bool(_PY[n.op](fact[n.key], n.value))
+        except TypeError:
+            return False
+    results = []
+    local: set[str] = set()
+    for k in n.items:
+        sub: set[str] = set()
+        r = tri(k, fact, sub)
+        if n.op == "all" and r is False:
+            return False
+        if n.op == "any" and r is True:
+            return True
+        if r is None:
+            local |= sub
+        results.append(r)
+    if all(r is True for r in results) and n.op == "all":
+        return True
+    if all(r is False for r in results) and n.op == "any":
+        return False
+    missing |= local
+    return None
+
+
+def and3(a: Optional[bool], b: Optional[bool]) -> Optional[bool]:
+    if a is False or b is False:
+        return False
+    if a is None or b is None:
+        return None
+    return True
+
+
+def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[Fact]:
+    """One activation fact per (rule, disjunct, count) whose fact tests are true (st a) or unknown (st p)."""
+    from .compiler import activation_key
+    out: list[Fact] = []
+    for rule in program.rules:
+        for di, d in enumerate(rule.disjuncts):
+            ov = tri(d.opt, opt, set())
+            if ov is False:
+                continue
+            key = activation_key(rule, di)
+            if rule.scope == "option":
+                out.append({"t": "w", "k": key, "cid": "*", "st": "a" if ov else "p"})
+                continue
+            for c in cnts:
+                v = and3(ov, tri(d.cnt, c, set()))
+                if v is not False:
+                    out.append({"t": "w", "k": key, "cid": c["cid"], "st": "a" if v else "p"})
+    return out
+
+
+def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str, str]], cids: list[str]) -> list[Fact]:
+    """Closed-world summaries of the codes whose producers all ran in lower strata."""
+    out: list[Fact] = []
+    for code, first in sorted(program.summary_codes.items()):
+        if first != stratum:
+            continue
+        status: dict[str, str] = {}
+        for c, cid, st, _ in findings:
+            if c == code and (st == "a" or status.get(cid) != "a"):
+                status[cid] = st
+        na = sum(1 for cid in cids if status.get(cid) == "a")
+        nap = sum(1 for cid in cids if cid in status)
+        for cid in cids:
+            st = status.get(cid, "n")
+            out.append({"t": "s", "code": code, "cid": cid, "st": st, "none_a": st == "n", "none_p": st != "a"})
+        overall = "a" if na else ("p" if nap else "n")
+        out.append({"t": "s", "code": code, "cid": "*", "st": overall, "none_a": overall == "n", "none_p": overall != "a",
+                    "na": na, "nap": nap})
+    return out
+
+
+def ref_matches_summary(ref: Ref, s: Fact, lenient: bool) -> bool:
+    if ref.kind == "neg":
+        return bool(s["none_p"] if lenient else s["none_a"])
+    na, nap, n = s["na"], s["nap"], ref.n
+    if ref.op == "eq":
+        return (na <= n <= nap) if lenient else (na == n == nap)
+    upward = ref.op in ("ge", "gt")
+    key = (nap if lenient else na) if upward else (na if lenient else nap)
+    return bool(_PY[ref.op](key, n))
+
+
+def conj_paths(d: Conj) -> list[str]:
+    from .compiler import leaves
+    seen: list[str] = []
+    for lf in leaves(d.opt) + leaves(d.cnt):
+        for p in lf.paths:
+            if p not in seen:
+                seen.append(p)
+    return seen
