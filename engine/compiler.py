@@ -55,6 +55,7 @@ class Ref:
     same_count: bool
     op: str = ""
     n: int = 0
+    star: bool = False    # pos only: the option-level finding (cid "*") of a code concluded at both scopes
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,15 @@ class _Parser:
         code = c["finding"]
         if not self._code_ok(code, loc + ("finding",)):
             return None
-        same = self.lr.rule.scope == "count" and self.code_scope[code] == "count" and not c.get("any_count", False)
+        any_count = bool(c.get("any_count", False))
+        scope = self.code_scope[code]
+        if self.lr.rule.scope == "count" and scope == "mixed" and not any_count:
+            if negate:
+                self.err(loc, f"'{code}' is concluded at both scopes; negating it in a count-scope rule needs any_count: true")
+                return None
+            # on this count, or at the option level
+            return PTree("any", [PRef(Ref("pos", code, True)), PRef(Ref("pos", code, False, star=True))])
+        same = self.lr.rule.scope == "count" and scope == "count" and not any_count
         return PRef(Ref("neg" if negate else "pos", code, same))
 
     def _count(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
@@ -454,7 +463,7 @@ def _conj(c: _Conj) -> Conj:
         if not ts:
             return None
         return ts[0] if len(ts) == 1 else Tree("all", ts)
-    refs = tuple(sorted(set(c[2]), key=lambda r: (r.kind, r.code, r.same_count, r.op, r.n)))
+    refs = tuple(sorted(set(c[2]), key=lambda r: (r.kind, r.code, r.same_count, r.star, r.op, r.n)))
     return Conj(merge(c[0]), merge(c[1]), refs)
 
 
@@ -494,9 +503,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
     code_scope: dict[str, str] = {}
     for lr in chosen:
         prev = code_scope.get(lr.rule.then.code)
-        if prev is not None and prev != lr.rule.scope:
-            problems.append(Problem(lr.file, lr.line, f"{lr.rule.id}: scope", f"code {lr.rule.then.code} is concluded by rules of both scopes (count and option); conclude each code at one scope, e.g. classify at count scope and conclude the consequence at option scope with `finding:`"))
-        code_scope[lr.rule.then.code] = lr.rule.scope
+        code_scope[lr.rule.then.code] = lr.rule.scope if prev in (None, lr.rule.scope) else "mixed"
     synthetic: dict[tuple[Any, ...], Synthetic] = {}
     tag_keys: dict[str, set[str]] = {}
     rules: list[CRule] = []
@@ -589,17 +596,21 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 pats: list[dict[str, Any]] = []
                 if r.stratum > 0:
                     pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
-                pats.append({"c": {"$and": [{"t": "w"}, {"k": activation_key(r, di)}] + ([{"st": "a"}] if strict else [])}})
+                joins: list[dict[str, Any]] = []
                 for i, ref in enumerate(d.refs):
-                    join = [{"cid": {"c": "cid"}}] if ref.same_count else []
+                    # equality tests only; the same-count join sits in the activation pattern below, under
+                    # this rule's own key, so no fact ever reaches more than one join node per rule
                     if ref.kind == "pos":
-                        tests = join + [{"t": "f"}, {"code": ref.code}] + ([{"st": "a"}] if strict else [])
+                        tests = [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + ([{"st": "a"}] if strict else [])
                     elif ref.kind == "neg":
-                        tests = join + [{"t": "s"}, {"code": ref.code}] + ([] if ref.same_count else [{"cid": "*"}])
+                        tests = [{"t": "s"}, {"code": ref.code}] + ([] if ref.same_count else [{"cid": "*"}])
                         tests.append({"none_a": True} if strict else {"none_p": True})
                     else:
                         tests = [{"t": "s"}, {"code": ref.code}, {"cid": "*"}, _count_test(ref, not strict)]
                     pats.append({f"r{i}": {"$and": tests}})
+                    if ref.same_count:
+                        joins.append({"cid": {f"r{i}": "cid"}})
+                pats.append({"c": {"$and": [{"t": "w"}, {"k": activation_key(r, di)}] + ([{"st": "a"}] if strict else []) + joins}})
                 name = f"{r.id}#{di}{mode}"
                 definition[name] = {"all": pats}
                 actions[name] = (ri, di, mode)

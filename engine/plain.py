@@ -41,7 +41,10 @@ class PlainRunner:
                             choices = []
                             for ref in d.refs:
                                 if ref.kind == "pos":
-                                    pool = index.get((ref.code, cid), []) if ref.same_count else by_code.get(ref.code, [])
+                                    if ref.star:
+                                        pool = index.get((ref.code, "*"), [])
+                                    else:
+                                        pool = index.get((ref.code, cid), []) if ref.same_count else by_code.get(ref.code, [])
                                     choices.append([f for f in pool if lenient or f[2] == "a"])
                                 else:
                                     s = summary.get((ref.code, cid if ref.same_count else "*"))

@@ -163,7 +163,8 @@ def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str,
         for cid in cids:
             st = status.get(cid, "n")
             out.append({"t": "s", "code": code, "cid": cid, "st": st, "none_a": st == "n", "none_p": st != "a"})
-        overall = "a" if na else ("p" if nap else "n")
+        top = status.get("*")   # a finding at the option level (a code concluded at both scopes)
+        overall = "a" if na or top == "a" else ("p" if nap or top == "p" else "n")
         out.append({"t": "s", "code": code, "cid": "*", "st": overall, "none_a": overall == "n", "none_p": overall != "a",
                     "na": na, "nap": nap})
     return out
