@@ -212,14 +212,23 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
                 name = count_path(f.cid, path) if spec.scope == "cnt" else path
                 if path in src:
                     facts[name] = _display(src[path])
+            for ref in d.refs:
+                if ref.kind in ("neg", "count"):   # read through a summary: name the findings it counted
+                    for dep in done.values():
+                        if dep["code"] == ref.code and (not ref.same_count or dep["id"].endswith(f"@{f.cid}")):
+                            if dep["id"] not in because:
+                                because.append(dep["id"])
+                            if status_mode == "p" and dep["status"] == "possible":
+                                missing.extend(m for m in dep["missing_facts"] if m not in missing)
             if status_mode == "p":
                 local: set[str] = set()
                 tri(d.opt, run.opt_fact, local)
                 if cnt is not None:
-                    sub: set[str] = set()
-                    tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), sub)
-                    local |= {count_path(f.cid, p) if FACTS[p].scope == "cnt" else p for p in sub}
-                for m in sorted(local):
+                    tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), local)
+                # a comparison between two facts names both; only the unknown ones are asked
+                unknown = sorted(p for p in local if p not in (run.opt_values if FACTS[p].scope == "opt" else cnt.values if cnt else {}))
+                for p in unknown:
+                    m = count_path(f.cid, p) if FACTS[p].scope == "cnt" else p
                     if m not in missing:
                         missing.append(m)
         assert best_cert is not None
@@ -302,37 +311,47 @@ def questions(findings: list[dict[str, Any]], run: OptionRun, texts: dict[str, s
 
 
 def compare(options: list[dict[str, Any]], priorities: list[str]) -> dict[str, Any]:
+    """Worst consequence per domain and option: `by_domain` counts what applies, `by_domain_possible` what
+    turns on unknown facts. Options are ranked by the client's priorities, then the other domains: in each
+    domain the worst applying consequence first, then the worst possible one."""
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
-    by_domain: dict[str, dict[str, str]] = {}
+    worst: dict[str, dict[str, dict[str, str]]] = {"applies": {}, "possible": {}}
     for o in options:
         for f in o["findings"]:
             if f["kind"] != "consequence":
                 continue
-            cur = by_domain.setdefault(f["domain"], {}).get(o["id"])
+            table = worst[f["status"]].setdefault(f["domain"], {})
+            cur = table.get(o["id"])
             if cur is None or sev[f["severity"]] > sev[cur]:
-                by_domain[f["domain"]][o["id"]] = f["severity"]
-    for d in by_domain.values():
-        for o in options:
-            d.setdefault(o["id"], "none")
-    order = [p for p in priorities] + [d for d in DOMAIN_ORDER if d not in priorities]
+                table[o["id"]] = f["severity"]
+    domains = sorted(set(worst["applies"]) | set(worst["possible"]),
+                     key=lambda d: DOMAIN_ORDER.index(d) if d in DOMAIN_ORDER else 99)
+    by_domain = {d: {o["id"]: worst["applies"].get(d, {}).get(o["id"], "none") for o in options} for d in domains}
+    by_possible = {d: {o["id"]: worst["possible"].get(d, {}).get(o["id"], "none") for o in options} for d in domains}
+    order = list(priorities) + [d for d in DOMAIN_ORDER if d not in priorities]
 
-    def key(o: dict[str, Any]) -> tuple[Any, ...]:
-        """Worst consequence in each domain, the client's priorities first: lower is better."""
-        return tuple(sev.get(by_domain.get(d, {}).get(o["id"], "none"), -1) for d in order)
+    def key(o: dict[str, Any]) -> tuple[int, ...]:
+        """Lower is better."""
+        out: list[int] = []
+        for d in order:
+            out.append(sev.get(by_domain.get(d, {}).get(o["id"], "none"), -1))
+            out.append(sev.get(by_possible.get(d, {}).get(o["id"], "none"), -1))
+        return tuple(out)
 
     ranked = sorted(options, key=key)
-    reasons = []
-    if len(ranked) > 1:
-        best, worst = ranked[0], ranked[-1]
-        for d in order:
-            b = by_domain.get(d, {}).get(best["id"], "none")
-            w = by_domain.get(d, {}).get(worst["id"], "none")
-            if b != w:
-                reasons.append(f"{best['id']} ranks above {worst['id']} on {d} (worst consequence {b} vs {w})"
-                               + (", the client's priority" if d in priorities else ""))
-                break
-    return {"by_domain": dict(sorted(by_domain.items(), key=lambda kv: DOMAIN_ORDER.index(kv[0]) if kv[0] in DOMAIN_ORDER else 99)),
-            "ranked": [o["id"] for o in ranked], "reasons": reasons}
+    reasons: list[str] = []
+    for better, worse in zip(ranked, ranked[1:]):
+        kb, kw = key(better), key(worse)
+        if kb == kw:
+            reasons.append(f"{better['id']} and {worse['id']} tie: the same worst consequences in every area")
+            continue
+        i = next(i for i, (a, b) in enumerate(zip(kb, kw)) if a != b)
+        d = order[i // 2]
+        kind = "applying" if i % 2 == 0 else "possible"
+        label = lambda v: "none" if v < 0 else SEVERITY_ORDER[v]  # noqa: E731
+        reasons.append(f"{better['id']} ranks above {worse['id']}: {d} — worst {kind} consequence {label(kb[i])} vs {label(kw[i])}"
+                       + (f" ({d} is priority {priorities.index(d) + 1} of the client)" if d in priorities else ""))
+    return {"by_domain": by_domain, "by_domain_possible": by_possible, "ranked": [o["id"] for o in ranked], "reasons": reasons}
 
 
 __all__ = ["Engine", "EngineError"]
