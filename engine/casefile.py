@@ -152,7 +152,7 @@ class Sentence(Strict):
     registration: Optional[Registration] = None
 
     @model_validator(mode="after")
-    def _suspended_within_custody(self) -> "Sentence":
+    def _suspended_within_custody(self) -> Sentence:
         if self.custody_days is not None and self.suspended_days is not None and self.suspended_days > self.custody_days:
             raise ValueError("suspended_days cannot exceed custody_days (custody_days includes the suspended part)")
         return self
@@ -194,7 +194,7 @@ class CaseFile(Strict):
         return str(v) if isinstance(v, (int, float)) else v
 
     @model_validator(mode="after")
-    def _unique_option_ids(self) -> "CaseFile":
+    def _unique_option_ids(self) -> CaseFile:
         seen: set[str] = set()
         for o in self.options:
             if o.id in seen:

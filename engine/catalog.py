@@ -151,7 +151,7 @@ class Catalogs:
                     base["mens_rea"] = _least([m.get("mens_rea") for m in merged], MENS_REA_ORDER)
                     base["force"] = _least([m.get("force") for m in merged], FORCE_ORDER)
                     maxes = [m.get("max_days") for m in merged]
-                    base["max_days"] = min(maxes) if all(x is not None for x in maxes) else None
+                    base["max_days"] = min(int(x) for x in maxes if x is not None) if all(x is not None for x in maxes) else None
                     certs = [m.get("certainty") or "clear" for m in merged]
                     base["certainty"] = max(certs, key=CERTAINTY_ORDER.index)
         given = offense.model_dump(by_alias=True, exclude_none=True)

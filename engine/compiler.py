@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
 from .errors import Problem, nearest
 from .facts import FACTS, FactSpec
@@ -40,7 +41,7 @@ class Leaf:
 @dataclass(frozen=True)
 class Tree:
     op: str               # all | any
-    items: tuple[Union["Tree", Leaf], ...]
+    items: tuple[Union[Tree, Leaf], ...]
 
 
 Node = Union[Tree, Leaf]
@@ -144,7 +145,7 @@ class _Parser:
         line = self.src.line(full) if self.src else self.lr.line
         self.problems.append(Problem(self.lr.file, line, f"{self.lr.rule.id}: when" + "".join(f".{p}" if isinstance(p, str) else f"[{p}]" for p in loc), msg, suggestion))
 
-    def parse(self, c: Any, loc: tuple[Any, ...] = (), negate: bool = False) -> Optional["PNode"]:
+    def parse(self, c: Any, loc: tuple[Any, ...] = (), negate: bool = False) -> Optional[PNode]:
         if not isinstance(c, dict) or len(c) == 0:
             self.err(loc, "expected a condition (all, any, not, fact, finding or count)")
             return None
@@ -179,7 +180,7 @@ class _Parser:
             return False
         return True
 
-    def _finding(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+    def _finding(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         extra = set(c) - {"finding", "any_count"}
         if extra:
             self.err(loc, f"unexpected key(s) {sorted(extra)} in a finding condition", nearest(sorted(extra)[0], ["any_count"]))
@@ -198,7 +199,7 @@ class _Parser:
         same = self.lr.rule.scope == "count" and scope == "count" and not any_count
         return PRef(Ref("neg" if negate else "pos", code, same))
 
-    def _count(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+    def _count(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         ops = [k for k in c if k != "count"]
         if len(ops) != 1 or ops[0] not in COUNT_OPS or not isinstance(c[ops[0]], int):
             self.err(loc, f"a count condition takes one of {', '.join(COUNT_OPS)} with a whole number")
@@ -230,7 +231,7 @@ class _Parser:
             return value
         return v
 
-    def _fact(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+    def _fact(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         path = c["fact"]
         spec = FACTS.get(path) if isinstance(path, str) else None
         if spec is None:
@@ -296,7 +297,7 @@ class _Parser:
             return v if self._check_choice(spec, v, loc) else _BAD
         return v
 
-    def _leafs(self, spec: FactSpec, op: str, value: Any, loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+    def _leafs(self, spec: FactSpec, op: str, value: Any, loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         key = spec.key
         paths = (spec.path,)
         if op == "known":
@@ -359,7 +360,7 @@ class _Parser:
             return None
         return PLeaf(Leaf(spec.scope, key, NEG_OP[op] if negate else op, lit, paths))
 
-    def _synthetic(self, spec: FactSpec, op: str, raw: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional["PNode"]:
+    def _synthetic(self, spec: FactSpec, op: str, raw: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         if op not in ("eq", "ne", "lt", "le", "gt", "ge"):
             self.err(loc, f"{op} cannot compare two facts")
             return None
@@ -401,7 +402,7 @@ class PLeaf:
 @dataclass
 class PTree:
     op: str
-    items: list["PNode"]
+    items: list[PNode]
 
 
 @dataclass
@@ -474,12 +475,9 @@ def applicable_packs(packs: list[Pack], jurisdiction: str) -> list[Pack]:
 
 def rule_in_force(lr: LocatedRule, on: dt.date, circuit: Optional[int]) -> bool:
     r = lr.rule
-    if r.effective is not None:
-        if on < r.effective.from_ or (r.effective.to is not None and on >= r.effective.to):
-            return False
-    if r.circuits is not None and circuit not in r.circuits:
+    if r.effective is not None and (on < r.effective.from_ or (r.effective.to is not None and on >= r.effective.to)):
         return False
-    return True
+    return not (r.circuits is not None and circuit not in r.circuits)
 
 
 def _check_date(lr: LocatedRule, on: dt.date) -> dt.date:
@@ -600,11 +598,13 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 for i, ref in enumerate(d.refs):
                     # equality tests only; the same-count join sits in the activation pattern below, under
                     # this rule's own key, so no fact ever reaches more than one join node per rule
+                    tests: list[dict[str, Any]]
                     if ref.kind == "pos":
                         tests = [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + ([{"st": "a"}] if strict else [])
                     elif ref.kind == "neg":
                         tests = [{"t": "s"}, {"code": ref.code}] + ([] if ref.same_count else [{"cid": "*"}])
-                        tests.append({"none_a": True} if strict else {"none_p": True})
+                        flag: dict[str, Any] = {"none_a": True} if strict else {"none_p": True}
+                        tests.append(flag)
                     else:
                         tests = [{"t": "s"}, {"code": ref.code}, {"cid": "*"}, _count_test(ref, not strict)]
                     pats.append({f"r{i}": {"$and": tests}})

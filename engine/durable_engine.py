@@ -8,6 +8,7 @@ retract everything it asserted. Two evaluations never see each other, and memory
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
@@ -45,10 +46,8 @@ class DurableRunner:
             _dre.delete_ruleset(handle)
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.close()
-        except Exception:
-            pass
 
     # ------------------------------------------------------------ one evaluation
     def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, Sequence
 
 from . import __version__
 from . import casefile as cf
 from .catalog import Catalogs
-from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program, leaves
+from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .facts import FACTS, CountFacts, build, count_path
 from .packs import CERTAINTY_ORDER, SEVERITY_ORDER, PackSet
@@ -310,7 +310,11 @@ def questions(findings: list[dict[str, Any]], run: OptionRun, texts: dict[str, s
     return sorted(table.values(), key=lambda q: (-sev[q["stakes"]], -len(q["why"]), q["fact"]))
 
 
-def compare(options: list[dict[str, Any]], priorities: list[str]) -> dict[str, Any]:
+def _sev_label(v: int) -> str:
+    return "none" if v < 0 else SEVERITY_ORDER[v]
+
+
+def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[str, Any]:
     """Worst consequence per domain and option: `by_domain` counts what applies, `by_domain_possible` what
     turns on unknown facts. Options are ranked by the client's priorities, then the other domains: in each
     domain the worst applying consequence first, then the worst possible one."""
@@ -348,8 +352,7 @@ def compare(options: list[dict[str, Any]], priorities: list[str]) -> dict[str, A
         i = next(i for i, (a, b) in enumerate(zip(kb, kw)) if a != b)
         d = order[i // 2]
         kind = "applying" if i % 2 == 0 else "possible"
-        label = lambda v: "none" if v < 0 else SEVERITY_ORDER[v]  # noqa: E731
-        reasons.append(f"{better['id']} ranks above {worse['id']}: {d} — worst {kind} consequence {label(kb[i])} vs {label(kw[i])}"
+        reasons.append(f"{better['id']} ranks above {worse['id']}: {d} — worst {kind} consequence {_sev_label(kb[i])} vs {_sev_label(kw[i])}"
                        + (f" ({d} is priority {priorities.index(d) + 1} of the client)" if d in priorities else ""))
     return {"by_domain": by_domain, "by_domain_possible": by_possible, "ranked": [o["id"] for o in ranked], "reasons": reasons}
 

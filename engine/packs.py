@@ -134,7 +134,7 @@ class LocatedRule:
     rule: Rule
     file: str
     line: int
-    pack: "Pack"
+    pack: Pack
 
 
 @dataclass

@@ -5,9 +5,10 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 from .casefile import parse_case, problems_from_validation
 from .compiler import CompileError, compile_program
@@ -99,7 +100,7 @@ def _catalog_problems(pack: Pack, vocab: set[str]) -> list[Problem]:
             if k in keys and keys[k] != i:
                 out.append(Problem(file, line, e.statute, f"statute key '{key}' is also used by entry {keys[k] + 1}"))
             keys.setdefault(k, i)
-        for j, attrs in [(-1, e), *enumerate(e.prongs)]:
+        for _j, attrs in [(-1, e), *enumerate(e.prongs)]:
             for t in attrs.elements or []:
                 if t not in vocab:
                     out.append(Problem(file, line, f"{e.statute}: elements", f"unknown element tag '{t}'", nearest(t, vocab)))

@@ -47,8 +47,8 @@ class PlainRunner:
                                         pool = index.get((ref.code, cid), []) if ref.same_count else by_code.get(ref.code, [])
                                     choices.append([f for f in pool if lenient or f[2] == "a"])
                                 else:
-                                    s = summary.get((ref.code, cid if ref.same_count else "*"))
-                                    choices.append([("", "", "", "")] if s is not None and ref_matches_summary(ref, s, lenient) else [])
+                                    sm = summary.get((ref.code, cid if ref.same_count else "*"))
+                                    choices.append([("", "", "", "")] if sm is not None and ref_matches_summary(ref, sm, lenient) else [])
                             for combo in product(*choices):
                                 firings.add(Firing(ri, di, mode, cid, tuple(sorted(c for c in combo if c[0]))))
                                 new = (rule.produces, cid, mode, rule.id)

@@ -175,7 +175,7 @@ def ref_matches_summary(ref: Ref, s: Fact, lenient: bool) -> bool:
         return bool(s["none_p"] if lenient else s["none_a"])
     na, nap, n = s["na"], s["nap"], ref.n
     if ref.op == "eq":
-        return (na <= n <= nap) if lenient else (na == n == nap)
+        return bool((na <= n <= nap) if lenient else (na == n == nap))
     upward = ref.op in ("ge", "gt")
     key = (nap if lenient else na) if upward else (na if lenient else nap)
     return bool(_PY[ref.op](key, n))

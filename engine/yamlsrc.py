@@ -35,7 +35,7 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[L
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)  # type: ignore[no-untyped-call]
+            key = loader.construct_object(key_node, deep=True)
             if isinstance(key, (list, dict)):
                 raise yaml.constructor.ConstructorError(None, None, "a mapping key must be a scalar", key_node.start_mark)
             if key in out:
@@ -45,7 +45,7 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[L
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, loader, loc + (i,), lines) for i, v in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)  # type: ignore[no-untyped-call]
+    return loader.construct_object(node, deep=True)
 
 
 def load_text(text: str, file: str) -> Located:
@@ -61,7 +61,7 @@ def load_text(text: str, file: str) -> Located:
     except yaml.YAMLError as exc:
         raise InputError("YAML", [Problem(file, 0, "", f"not valid YAML: {exc}")]) from None
     finally:
-        loader.dispose()  # type: ignore[no-untyped-call]
+        loader.dispose()
     return Located(data, lines, file)
 
 

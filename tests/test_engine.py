@@ -5,7 +5,6 @@ circuit variants, explanations, and isolation between evaluations."""
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
