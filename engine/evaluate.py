@@ -4,8 +4,9 @@ findings with their chains, the questions that would decide the `possible` ones,
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol, Sequence
+from typing import Any, Optional, Protocol
 
 from . import __version__
 from . import casefile as cf
