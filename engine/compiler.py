@@ -11,6 +11,7 @@ a never-firing sink rule and a guard rule are always present; derived facts carr
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
 from .errors import Problem, nearest
+from .expr import Expr
+from .expr import parse as parse_expr
 from .facts import FACTS, FactSpec
 from .packs import CERTAINTY_ORDER, Conclusion, LocatedRule, Pack
 
@@ -91,13 +94,24 @@ class CRule:
     disjuncts: list[Conj]
     reads_offense: bool
     produces: str
+    amount: Optional[Expr] = None
     stratum: int = 0
     level: int = 0
     param_values: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
+class Derived:
+    spec: FactSpec
+    expr: Expr
+    pack: str
+    cite: str
+
+
+@dataclass
 class Program:
+    facts: dict[str, FactSpec]
+    derived: list[Derived]
     rules: list[CRule]
     synthetic: list[Synthetic]
     tag_keys: dict[str, list[str]]
@@ -118,7 +132,10 @@ class CompileError(Exception):
 # ---------------------------------------------------------------- parsing
 class _Parser:
     def __init__(self, lr: LocatedRule, on: dt.date, problems: list[Problem], code_scope: dict[str, str],
-                 synthetic: dict[tuple[Any, ...], Synthetic], tag_keys: dict[str, set[str]], vocab_tags: set[str]):
+                 synthetic: dict[tuple[Any, ...], Synthetic], tag_keys: dict[str, set[str]], vocab_tags: set[str],
+                 facts: dict[str, FactSpec]):
+        self.facts = facts
+        self.license_tags: set[str] = set()
         self.lr = lr
         self.on = on
         self.problems = problems
@@ -233,9 +250,9 @@ class _Parser:
 
     def _fact(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
         path = c["fact"]
-        spec = FACTS.get(path) if isinstance(path, str) else None
+        spec = self.facts.get(path) if isinstance(path, str) else None
         if spec is None:
-            self.err(loc + ("fact",), f"unknown fact '{path}'", nearest(str(path), FACTS))
+            self.err(loc + ("fact",), f"unknown fact '{path}'", nearest(str(path), self.facts))
             return None
         if spec.scope == "cnt" and self.lr.rule.scope != "count":
             self.err(loc + ("fact",), f"'{path}' is a count fact; only a rule with scope: count can read it")
@@ -264,6 +281,11 @@ class _Parser:
             if spec.path.startswith("count.offense.elements"):
                 if v not in self.vocab_tags:
                     self.err(loc, f"unknown element tag '{v}'", nearest(str(v), self.vocab_tags))
+                    return False
+                return True
+            if spec.path.startswith("client.licenses."):
+                if v not in self.license_tags:
+                    self.err(loc, f"unknown license code '{v}' (rules/vocabulary.yaml licenses)", nearest(str(v), self.license_tags))
                     return False
                 return True
             if spec.open_vocabulary:
@@ -364,9 +386,9 @@ class _Parser:
         if op not in ("eq", "ne", "lt", "le", "gt", "ge"):
             self.err(loc, f"{op} cannot compare two facts")
             return None
-        other = FACTS.get(raw.get("fact", ""))
+        other = self.facts.get(raw.get("fact", ""))
         if other is None:
-            self.err(loc + ("fact",), f"unknown fact '{raw.get('fact')}'", nearest(str(raw.get("fact")), FACTS))
+            self.err(loc + ("fact",), f"unknown fact '{raw.get('fact')}'", nearest(str(raw.get("fact")), self.facts))
             return None
         extra = set(raw) - {"fact", "plus"}
         plus = raw.get("plus") or {}
@@ -480,6 +502,12 @@ def rule_in_force(lr: LocatedRule, on: dt.date, circuit: Optional[int]) -> bool:
     return not (r.circuits is not None and circuit not in r.circuits)
 
 
+def _param(pack: Pack, name: str, on: dt.date) -> Any:
+    if name not in pack.parameters:
+        raise KeyError(f"unknown parameter '{name}' in pack {pack.id}" + (f" (did you mean '{nearest(name, pack.parameters)}'?)" if nearest(name, pack.parameters) else ""))
+    return pack.param_on(name, on)
+
+
 def _check_date(lr: LocatedRule, on: dt.date) -> dt.date:
     """For `packs check`: a date on which the rule is in force."""
     eff = lr.rule.effective
@@ -491,7 +519,8 @@ def _check_date(lr: LocatedRule, on: dt.date) -> dt.date:
 
 
 def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], vocab_tags: set[str],
-                    select: Callable[[LocatedRule], bool] | None = None, check_all: bool = False) -> Program:
+                    select: Callable[[LocatedRule], bool] | None = None, check_all: bool = False,
+                    license_tags: set[str] | None = None) -> Program:
     """Compile the rules in force on `on` for `circuit` (every rule, each at a date it is in force, when
     check_all). Raises CompileError listing every problem."""
     problems: list[Problem] = []
@@ -504,16 +533,41 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
         code_scope[lr.rule.then.code] = lr.rule.scope if prev in (None, lr.rule.scope) else "mixed"
     synthetic: dict[tuple[Any, ...], Synthetic] = {}
     tag_keys: dict[str, set[str]] = {}
+    facts = dict(FACTS)
+    derived: list[Derived] = []
+    for pack in packs:
+        for dfact, file, line in pack.derived:
+            spec = FactSpec(dfact.path, dfact.type, "cnt" if dfact.path.startswith("count.") else "opt")
+            if dfact.path in facts:
+                problems.append(Problem(file, line, dfact.path, "a derived fact cannot redefine an existing fact"))
+                continue
+
+            def derr(msg: str, file: str = file, line: int = line, path: str = dfact.path) -> None:
+                problems.append(Problem(file, line, f"{path}: value", msg))
+
+            e = parse_expr(dfact.value, derr, set(facts), functools.partial(_param, pack, on=on), "count" if spec.scope == "cnt" else "option")
+            if e is not None:
+                facts[dfact.path] = spec
+                derived.append(Derived(spec, e, pack.id, dfact.cite))
     rules: list[CRule] = []
     for lr in chosen:
-        parser = _Parser(lr, _check_date(lr, on) if check_all else on, problems, code_scope, synthetic, tag_keys, vocab_tags)
+        when = _check_date(lr, on) if check_all else on
+        parser = _Parser(lr, when, problems, code_scope, synthetic, tag_keys, vocab_tags, facts)
+        parser.license_tags = license_tags or set()
         parsed = parser.parse(lr.rule.when)
+        amount = None
+        if lr.rule.then.amount is not None:
+            def aerr(msg: str, lr: LocatedRule = lr) -> None:
+                problems.append(Problem(lr.file, lr.line, f"{lr.rule.id}: then.amount", msg))
+            amount = parse_expr(lr.rule.then.amount, aerr, set(facts), functools.partial(_param, lr.pack, on=when), lr.rule.scope)
+            if amount is None:
+                continue
         if parsed is None:
             continue
         disjuncts = [_conj(c) for c in _dnf(parsed)]
         rules.append(CRule(lr.rule.id, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
                            [c.model_dump(exclude_none=True) for c in lr.rule.citations], lr.rule.then, disjuncts,
-                           parser.reads_offense, lr.rule.then.code, param_values=parser.params))
+                           parser.reads_offense, lr.rule.then.code, amount, param_values=parser.params))
     by_code: dict[str, list[CRule]] = {}
     for r in rules:
         by_code.setdefault(r.produces, []).append(r)
@@ -532,7 +586,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
     payload = json.dumps({"rules": [[r.id, r.pack_version, repr(r.disjuncts), r.param_values] for r in rules],
                           "synthetic": [repr(s) for s in sorted(synthetic.values(), key=lambda s: s.key)]}, sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
-    return Program(rules, sorted(synthetic.values(), key=lambda s: s.key), {k: sorted(v) for k, v in sorted(tag_keys.items())},
+    return Program(facts, derived, rules, sorted(synthetic.values(), key=lambda s: s.key), {k: sorted(v) for k, v in sorted(tag_keys.items())},
                    summary_codes, strata, code_scope, digest, durable, actions)
 
 

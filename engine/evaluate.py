@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Optional, Protocol
 
 from . import __version__
@@ -13,7 +14,9 @@ from . import casefile as cf
 from .catalog import Catalogs
 from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
-from .facts import FACTS, CountFacts, build, count_path
+from .expr import evaluate as eval_expr
+from .expr import show as show_expr
+from .facts import CountFacts, build, count_path
 from .packs import CERTAINTY_ORDER, SEVERITY_ORDER, PackSet
 from .runtime import Fact, Firing, conj_paths, encode, tri
 
@@ -48,6 +51,7 @@ class Engine:
             if p.manifest.domain == "offenses":
                 self.catalogs.add(p.manifest.jurisdiction, p.id, p.catalog)
         self.vocab_tags = set((packset.vocabulary.get("elements") or {}).keys())
+        self.license_tags = set((packset.vocabulary.get("licenses") or {}).keys())
         self._programs: dict[tuple[str, Optional[int], dt.date], Program] = {}
         self._runners: dict[str, Runner] = {}
 
@@ -55,7 +59,8 @@ class Engine:
         key = (jurisdiction, circuit, on)
         prog = self._programs.get(key)
         if prog is None:
-            prog = compile_program(applicable_packs(self.packset.packs, jurisdiction), on, circuit, self.vocab_tags)
+            prog = compile_program(applicable_packs(self.packset.packs, jurisdiction), on, circuit, self.vocab_tags,
+                                   license_tags=self.license_tags)
             self._programs[key] = prog
         return prog
 
@@ -74,6 +79,16 @@ class Engine:
     def run_option(self, case: cf.CaseFile, option: cf.Option, as_of: dt.date, circuit: Optional[int]) -> OptionRun:
         program = self.program(case.jurisdiction, circuit, as_of)
         opt_values, counts = build(case, option, as_of, circuit, self.catalogs)
+        for d in program.derived:   # pack-defined facts, computed in declaration order
+            if d.spec.scope == "opt":
+                v = eval_expr(d.expr, opt_values, [c.values for c in counts])
+                if v is not None:
+                    opt_values[d.spec.path] = float(v) if d.spec.type == "number" else int(v)
+            else:
+                for c in counts:
+                    v = eval_expr(d.expr, {**opt_values, **c.values})
+                    if v is not None:
+                        c.values[d.spec.path] = float(v) if d.spec.type == "number" else int(v)
         opt_fact = encode(program, "opt", opt_values)
         cnt_facts = []
         for c in counts:
@@ -110,6 +125,7 @@ class Engine:
                 "counts": [count_summary(c, run.opt_values) for c in run.counts if not c.cid.startswith("h")],
                 "findings": findings,
                 "questions": questions(findings, run, self.packset.questions),
+                "financial": financial(findings, run.opt_values),
             })
         for p in applicable_packs(self.packset.packs, case.jurisdiction):
             used_packs.add(p.id)
@@ -208,7 +224,7 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
                         missing.extend(m for m in dep["missing_facts"] if m not in missing)
             best_cert = cert if best_cert is None else min(best_cert, cert, key=CERTAINTY_ORDER.index)
             for path in conj_paths(d):
-                spec = FACTS[path]
+                spec = prog.facts[path]
                 src = run.opt_values if spec.scope == "opt" else (cnt.values if cnt else {})
                 name = count_path(f.cid, path) if spec.scope == "cnt" else path
                 if path in src:
@@ -227,9 +243,9 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
                 if cnt is not None:
                     tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), local)
                 # a comparison between two facts names both; only the unknown ones are asked
-                unknown = sorted(p for p in local if p not in (run.opt_values if FACTS[p].scope == "opt" else cnt.values if cnt else {}))
+                unknown = sorted(p for p in local if p not in (run.opt_values if prog.facts[p].scope == "opt" else cnt.values if cnt else {}))
                 for p in unknown:
-                    m = count_path(f.cid, p) if FACTS[p].scope == "cnt" else p
+                    m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
                     if m not in missing:
                         missing.append(m)
         assert best_cert is not None
@@ -244,6 +260,14 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
                 if dep:
                     counts_idx.extend(i for i in dep["counts"] if i not in counts_idx)
                     history_idx.extend(i for i in dep["history"] if i not in history_idx)
+        amount = arithmetic = None
+        if rule.amount is not None:
+            cnt0 = cnt_by_id.get(cid)
+            vals = {**run.opt_values, **(cnt0.values if cnt0 else {})}
+            counts_vals = [c.values for c in run.counts] if cid == "*" else None
+            value = eval_expr(rule.amount, vals, counts_vals)
+            amount = float(value.quantize(Decimal("0.01"))) if value is not None else None
+            arithmetic = show_expr(rule.amount, vals, counts_vals) + (f" = {value:,.2f}" if value is not None else " (unknown)")
         padilla = None
         if then.domain == "immigration" and then.kind == "consequence":
             padilla = "clear" if (then.padilla != "risk" and best_cert == "clear" and status_mode == "a") else "risk"
@@ -279,11 +303,32 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
             "missing_facts": sorted(missing),
             "mitigations": mitigations,
             "record_checklist": checklist,
-            "amount": None,
+            "amount": amount,
+            "arithmetic": arithmetic,
+            "timeline": then.timeline,
+            "audience": then.audience,
         }
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     dom = {d: i for i, d in enumerate(DOMAIN_ORDER)}
     return sorted(done.values(), key=lambda x: (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"]))
+
+
+def financial(findings: list[dict[str, Any]], opt_values: dict[str, Any]) -> dict[str, Any]:
+    """The money an option would cost, item by item: the findings of the fines domain that carry an amount.
+    The total adds the items that apply; possible items are listed and totalled apart."""
+    items = [{"label": f["title"], "code": f["code"], "amount": f["amount"], "status": f["status"], "counts": f["counts"],
+              "cite": "; ".join(c["cite"] for c in f["citations"]), "arithmetic": f["arithmetic"]}
+             for f in findings if f["domain"] == "fines" and f["arithmetic"] is not None and f["kind"] == "consequence"]
+    total = sum((Decimal(str(i["amount"])) for i in items if i["status"] == "applies" and i["amount"] is not None), Decimal(0))
+    possible = sum((Decimal(str(i["amount"])) for i in items if i["status"] == "possible" and i["amount"] is not None), Decimal(0))
+    unknown = [i["label"] for i in items if i["amount"] is None]
+    income = opt_values.get("client.finances.annual_income")
+    line = opt_values.get("client.finances.poverty_line")
+    atp = {"income": income, "household_size": opt_values.get("client.finances.household_size"), "poverty_line": line,
+           "income_to_poverty": round(income / line, 2) if income is not None and line else None,
+           "total_to_income": float(round(total / Decimal(str(income)), 4)) if income else None}
+    return {"total": float(total), "possible_additional": float(possible), "unknown_items": unknown,
+            "items": items, "ability_to_pay": atp}
 
 
 def _question_for(path: str, texts: dict[str, str]) -> str:

@@ -88,6 +88,9 @@ class Conclusion(M):
     explanation: str = Field(min_length=3)
     mitigations: list[str] = []
     record_checklist: list[str] = []
+    amount: Any = None                 # an expression (engine/expr.py): the dollar figure of a fines finding
+    timeline: Optional[str] = None     # when the consequence starts and ends, and when relief opens
+    audience: Literal["client", "general"] = "client"   # general: touches anyone so convicted (voting, jury...)
 
 
 class Rule(M):
@@ -106,6 +109,18 @@ class Rule(M):
 
 class RuleFile(M):
     rules: list[Rule]
+
+
+class DerivedFact(M):
+    path: str = Field(pattern=r"^(client|case|option|count)\.[a-z0-9_.]+$")
+    type: Literal["number", "int"] = "number"
+    description: str = Field(min_length=3)
+    value: Any
+    cite: str = Field(min_length=3)
+
+
+class DerivedFile(M):
+    derived: list[DerivedFact]
 
 
 class Catalog(M):
@@ -145,6 +160,7 @@ class Pack:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     rules: list[LocatedRule] = field(default_factory=list)
     catalog: list[CatalogEntry] = field(default_factory=list)
+    derived: list[tuple[DerivedFact, str, int]] = field(default_factory=list)
     test_files: list[Path] = field(default_factory=list)
     sources: dict[str, Located] = field(default_factory=dict)
 
@@ -208,13 +224,18 @@ def load_pack(folder: Path, problems: list[Problem]) -> Optional[Pack]:
             cat = _validate(Catalog, src, "catalog", problems)
             if cat:
                 pack.catalog.extend(cat.offenses)
+        elif f.name == "derived.yaml":
+            dfile = _validate(DerivedFile, src, "derived", problems)
+            if dfile:
+                for i, d in enumerate(dfile.derived):
+                    pack.derived.append((d, src.file, src.line(("derived", i))))
         elif f.name.endswith(".rules.yaml"):
             rf = _validate(RuleFile, src, "rules", problems)
             if rf:
                 for i, r in enumerate(rf.rules):
                     pack.rules.append(LocatedRule(r, src.file, src.line(("rules", i)), pack))
         else:
-            problems.append(Problem(src.file, 1, "", "unexpected file in a pack; expected pack.yaml, parameters.yaml, catalog.yaml, *.rules.yaml or *.test.yaml"))
+            problems.append(Problem(src.file, 1, "", "unexpected file in a pack; expected pack.yaml, parameters.yaml, derived.yaml, catalog.yaml, *.rules.yaml or *.test.yaml"))
     return pack
 
 

@@ -66,7 +66,8 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
         errors.extend(_catalog_problems(pack, vocab))
         for jur_circuit in _circuits(pack):
             try:
-                compile_program([pack] + _dependencies(ps, pack), today, jur_circuit, vocab, check_all=True)
+                compile_program([pack] + _dependencies(ps, pack), today, jur_circuit, vocab, check_all=True,
+                                license_tags=set((ps.vocabulary.get("licenses") or {}).keys()))
             except CompileError as exc:
                 for p in exc.problems:
                     if p not in errors:

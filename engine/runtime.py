@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic, Tree
-from .facts import FACTS
 
 Fact = dict[str, Any]
 
@@ -47,7 +46,7 @@ def encode(program: Program, scope: str, values: dict[str, Any], other: Optional
     """Flat engine fact of one scope. `other` is the option's values, for comparisons across facts."""
     fact: Fact = {"t": scope}
     for path, v in values.items():
-        spec = FACTS[path]
+        spec = program.facts[path]
         if spec.type == "tags":
             tags = program.tag_keys.get(path)
             if tags is not None:
