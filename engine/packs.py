@@ -241,7 +241,7 @@ def load_pack(folder: Path, problems: list[Problem]) -> Optional[Pack]:
 
 def _load(path: Path, problems: list[Problem]) -> Optional[Located]:
     try:
-        return load_file(path)
+        return load_file(path, cache=True)
     except InputError as exc:
         problems.extend(exc.problems)
         return None

@@ -15,8 +15,14 @@ SEVERITY_LABEL = {"critical": "CRITICAL", "high": "High", "medium": "Medium", "l
 
 
 def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
+    from .yamlsrc import cache_dir
+    cache = cache_dir()
+    bcc = jinja2.FileSystemBytecodeCache(str(cache.parent / "templates")) if cache else None
+    if cache:
+        (cache.parent / "templates").mkdir(mode=0o700, exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), undefined=jinja2.StrictUndefined,
-                             autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True)
+                             autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
+                             bytecode_cache=bcc)
     env.filters["sev"] = lambda s: SEVERITY_LABEL.get(s, s)
     env.filters["money"] = lambda v: f"${v:,.2f}"
     env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")

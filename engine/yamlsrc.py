@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import yaml
 
@@ -30,7 +34,7 @@ class Located:
         return self.lines.get((), 1)
 
 
-def _construct(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[Loc, int]) -> Any:
+def _construct(node: yaml.Node, loader: Any, loc: Loc, lines: dict[Loc, int]) -> Any:
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         out: dict[Any, Any] = {}
@@ -48,8 +52,11 @@ def _construct(node: yaml.Node, loader: yaml.SafeLoader, loc: Loc, lines: dict[L
     return loader.construct_object(node, deep=True)
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # libyaml when PyYAML was built with it
+
+
 def load_text(text: str, file: str) -> Located:
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         lines: dict[Loc, int] = {}
@@ -65,14 +72,73 @@ def load_text(text: str, file: str) -> Located:
     return Located(data, lines, file)
 
 
-def load_file(path: Path) -> Located:
+def load_file(path: Path, cache: bool = False) -> Located:
+    """Load a YAML or JSON file. cache=True (rule packs only, never case files, which are privileged) keeps
+    the parsed data as JSON under the user's cache folder, keyed by the file's content hash."""
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise InputError("file", [Problem(str(path), 0, "", f"cannot read: {exc.strerror}")]) from None
     except UnicodeDecodeError:
         raise InputError("file", [Problem(str(path), 0, "", "not UTF-8 text")]) from None
-    return load_text(text, str(path))
+    if not cache:
+        return load_text(text, str(path))
+    folder = cache_dir()
+    key = hashlib.sha256(b"v1\0" + raw).hexdigest()
+    entry = folder / f"{key}.json" if folder else None
+    if entry is not None and entry.is_file():
+        try:
+            stored = json.loads(entry.read_text(encoding="utf-8"), object_hook=_decode)
+            return Located(stored["data"], {tuple(k): v for k, v in stored["lines"]}, str(path))
+        except (ValueError, KeyError, OSError):
+            pass
+    located = load_text(text, str(path))
+    if entry is not None and _str_keys(located.data):
+        try:
+            tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(json.dumps({"data": located.data, "lines": [[list(k), v] for k, v in located.lines.items()]},
+                                      default=_encode), encoding="utf-8")
+            os.replace(tmp, entry)
+        except (OSError, TypeError, ValueError):
+            pass
+    return located
+
+
+def _str_keys(v: Any) -> bool:
+    """JSON keeps only string keys: data with other keys is not cached."""
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _str_keys(x) for k, x in v.items())
+    if isinstance(v, list):
+        return all(_str_keys(x) for x in v)
+    return True
+
+
+def cache_dir() -> Optional[Path]:
+    """$COLLATERAL_CACHE, else $XDG_CACHE_HOME/collateral, else ~/.cache/collateral; None to disable ("off")."""
+    base = os.environ.get("COLLATERAL_CACHE")
+    if base == "off":
+        return None
+    folder = Path(base) if base else Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "collateral" / "yaml"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
+
+
+def _encode(o: Any) -> Any:
+    if isinstance(o, dt.datetime):
+        raise TypeError("datetime values are not cached")
+    if isinstance(o, dt.date):
+        return {"__date__": o.isoformat()}
+    raise TypeError(type(o).__name__)
+
+
+def _decode(d: dict[str, Any]) -> Any:
+    if len(d) == 1 and "__date__" in d:
+        return dt.date.fromisoformat(d["__date__"])
+    return d
 
 
 def dotted(loc: Loc) -> str:
