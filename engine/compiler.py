@@ -121,6 +121,7 @@ class Program:
     digest: str
     durable: dict[str, Any]              # ruleset definition without actions
     actions: dict[str, tuple[int, int, str]]   # durable rule name -> (rule index, disjunct index, mode a|p)
+    checks: Any = None                   # compiled three-valued tests, built by the runtime on first use
 
 
 class CompileError(Exception):
@@ -664,7 +665,10 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                     pats.append({f"r{i}": {"$and": tests}})
                     if ref.same_count:
                         joins.append({"cid": {f"r{i}": "cid"}})
-                pats.append({"c": {"$and": [{"t": "w"}, {"k": activation_key(r, di)}] + ([{"st": "a"}] if strict else []) + joins}})
+                # runtime.activation_fact: a two-level key (bucket, then rule) keeps every alpha node's children
+                # few: durable_rules scans same-name children linearly and a node holds at most 512 of them
+                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, {"k": f"{ri}_{di}"}]
+                                   + ([{"st": "a"}] if strict else []) + joins}})
                 name = f"{r.id}#{di}{mode}"
                 definition[name] = {"all": pats}
                 actions[name] = (ri, di, mode)
@@ -675,6 +679,7 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     return definition, actions
 
 
+ACTIVATION_BUCKETS = 61
 _JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 

@@ -18,7 +18,7 @@ import durable_rules_engine as _dre
 
 from .compiler import Program
 from .errors import EngineError
-from .runtime import Fact, Firing, activations, summaries
+from .runtime import Fact, Firing, activation_fact, activations, summaries
 
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 _names = itertools.count()
@@ -39,6 +39,7 @@ class DurableRunner:
         self._asserted: list[Fact] = []
         self._derived: set[tuple[str, str, str, str]] = set()
         self._firings: set[Firing] = set()
+        self._pending: list[Fact] = []
 
     def close(self) -> None:
         handle, self.handle = getattr(self, "handle", None), None
@@ -53,10 +54,11 @@ class DurableRunner:
     def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
         if self.handle is None:
             raise EngineError("the durable_rules ruleset was closed")
-        self._asserted, self._derived, self._firings = [], set(), set()
+        self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
         cids = [c["cid"] for c in cnts]
         try:
-            self._assert_batch([*activations(self.program, opt, cnts), {"t": "phase", "n": 0}])
+            acts = [activation_fact(ri, di, cid, st) for ri, di, cid, st in activations(self.program, opt, cnts)]
+            self._assert_batch([*acts, {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
                 self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])
             return self._firings
@@ -69,6 +71,14 @@ class DurableRunner:
             raise EngineError(f"durable_rules returned code {code} on assert")
         self._asserted.extend(facts)
         self._drain(state)
+        # derived facts are asserted in rounds (one batch per round) rather than one C call each
+        while self._pending:
+            batch, self._pending = self._pending, []
+            code, state = _dre.assert_facts(self.handle, json.dumps(batch, ensure_ascii=False))
+            if code not in (_OK, _OBSERVED):
+                raise EngineError(f"durable_rules returned code {code} asserting derived facts")
+            self._asserted.extend(batch)
+            self._drain(state)
 
     def _drain(self, state: int) -> None:
         result = _dre.start_action_for_state(self.handle, state)
@@ -97,12 +107,8 @@ class DurableRunner:
         key = (rule.produces, cid, mode, rule.id)
         if key in self._derived:
             return   # idempotent: an `$or` can fire a rule once per satisfied branch
-        fact = {"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id}
-        code, _ = _dre.assert_fact(self.handle, json.dumps(fact, ensure_ascii=False))
-        if code not in (_OK, _OBSERVED):
-            raise EngineError(f"durable_rules returned code {code} asserting a derived fact")
         self._derived.add(key)
-        self._asserted.append(fact)
+        self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
 
     def _reset(self) -> None:
         """Retract phase, summary and derived facts, then the case facts: the session is empty again."""

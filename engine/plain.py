@@ -20,9 +20,8 @@ class PlainRunner:
         prog = self.program
         cids = [c["cid"] for c in cnts]
         active: dict[tuple[int, int], list[tuple[str, str]]] = {}
-        for w in activations(prog, opt, cnts):
-            rid, di = w["k"].rsplit("#", 1)
-            active.setdefault((self.rule_index[rid], int(di)), []).append((w["cid"], w["st"]))
+        for ri, di, cid, st in activations(prog, opt, cnts):
+            active.setdefault((ri, di), []).append((cid, st))
         derived: set[tuple[str, str, str, str]] = set()
         index: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}
         by_code: dict[str, list[tuple[str, str, str, str]]] = {}

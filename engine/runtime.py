@@ -7,7 +7,7 @@ import calendar
 import datetime as dt
 import operator
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic, Tree
 
@@ -127,23 +127,84 @@ def and3(a: Optional[bool], b: Optional[bool]) -> Optional[bool]:
     return True
 
 
-def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[Fact]:
-    """One activation fact per (rule, disjunct, count) whose fact tests are true (st a) or unknown (st p)."""
-    from .compiler import activation_key
-    out: list[Fact] = []
-    for rule in program.rules:
-        for di, d in enumerate(rule.disjuncts):
-            ov = tri(d.opt, opt, set())
+Check = Callable[[Fact], Optional[bool]]
+_MISSING = object()
+
+
+def _leaf_check(lf: Leaf) -> Check:
+    key, value = lf.key, lf.value
+    if lf.op == "exists":
+        return lambda f: key in f
+    if lf.op == "missing":
+        return lambda f: key not in f
+    cmp = _PY[lf.op]
+
+    def check(f: Fact) -> Optional[bool]:
+        v = f.get(key, _MISSING)
+        if v is _MISSING:
+            return None
+        try:
+            return bool(cmp(v, value))
+        except TypeError:
+            return False
+    return check
+
+
+def compile_check(n: Optional[Node]) -> Optional[Check]:
+    """A three-valued test of a tree as a closure (None: no test)."""
+    if n is None:
+        return None
+    if isinstance(n, Leaf):
+        return _leaf_check(n)
+    parts = [c for c in (compile_check(k) for k in n.items) if c is not None]
+    if n.op == "all":
+        def all_check(f: Fact) -> Optional[bool]:
+            unknown = False
+            for p in parts:
+                r = p(f)
+                if r is False:
+                    return False
+                if r is None:
+                    unknown = True
+            return None if unknown else True
+        return all_check
+
+    def any_check(f: Fact) -> Optional[bool]:
+        unknown = False
+        for p in parts:
+            r = p(f)
+            if r is True:
+                return True
+            if r is None:
+                unknown = True
+        return None if unknown else False
+    return any_check
+
+
+def activation_fact(ri: int, di: int, cid: str, st: str) -> Fact:
+    """The durable_rules form of an activation (see compiler._durable)."""
+    from .compiler import ACTIVATION_BUCKETS
+    return {"t": "w", "b": ri % ACTIVATION_BUCKETS, "k": f"{ri}_{di}", "cid": cid, "st": st}
+
+
+def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[tuple[int, int, str, str]]:
+    """(rule, disjunct, count id, st) for every rule disjunct whose fact tests are true (a) or unknown (p)."""
+    if program.checks is None:
+        program.checks = [[(compile_check(d.opt), compile_check(d.cnt)) for d in r.disjuncts] for r in program.rules]
+    out: list[tuple[int, int, str, str]] = []
+    for ri, rule in enumerate(program.rules):
+        for di, (ocheck, ccheck) in enumerate(program.checks[ri]):
+            ov = ocheck(opt) if ocheck is not None else True
             if ov is False:
                 continue
-            key = activation_key(rule, di)
             if rule.scope == "option":
-                out.append({"t": "w", "k": key, "cid": "*", "st": "a" if ov else "p"})
+                out.append((ri, di, "*", "a" if ov else "p"))
                 continue
             for c in cnts:
-                v = and3(ov, tri(d.cnt, c, set()))
-                if v is not False:
-                    out.append({"t": "w", "k": key, "cid": c["cid"], "st": "a" if v else "p"})
+                cv = ccheck(c) if ccheck is not None else True
+                if cv is False:
+                    continue
+                out.append((ri, di, c["cid"], "a" if (ov and cv) else "p"))
     return out
 
 

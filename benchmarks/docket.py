@@ -1,0 +1,112 @@
+"""Docket benchmark (not a test): a synthetic docket of N cases (1-4 counts, 2 options each) through the real
+packs, with the durable_rules engine and the plain evaluator side by side, each in a fresh process.
+
+    python benchmarks/docket.py [--cases 1000] [--seed 20261126]
+
+Reports options evaluated per second (the whole `advise`: facts, engine, explanations; and the engine core
+alone: rule matching and chaining), peak RSS, RSS after each quarter of the docket (flat memory), and the
+wall time of one `collateral advise` from a cold start (median of 5 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
+    from engine.casefile import CaseFile
+    from engine.docket import generate
+    from engine.evaluate import Engine
+    from engine.packs import load_all
+
+    engine = Engine(load_all(), evaluator)
+    cases = [CaseFile.model_validate(c) for c in generate(n, engine.catalogs, seed=seed)]
+    on = dt.date(2026, 11, 26)
+    engine.advise(cases[0])                      # compile and register before timing
+    rss_after_setup = rss_mb()
+    options = sum(len(c.options) for c in cases)
+    marks = []
+    t0 = time.perf_counter()
+    for i, case in enumerate(cases, 1):
+        engine.advise(case)
+        if i % max(1, n // 4) == 0:
+            marks.append(round(rss_mb(), 1))
+    full = time.perf_counter() - t0
+    # the engine core alone: facts already built, only matching and chaining
+    runs = []
+    for case in cases:
+        circuit = case.circuit
+        for o in case.options:
+            runs.append(engine.run_option(case, o, on, circuit))
+    runner = engine.runner(runs[0].program)
+    t1 = time.perf_counter()
+    for r in runs:
+        engine.runner(r.program).run(r.opt_fact, r.cnt_facts)
+    core = time.perf_counter() - t1
+    del runner
+    return {"evaluator": evaluator, "cases": n, "options": options,
+            "advise_options_per_s": round(options / full, 1), "core_options_per_s": round(len(runs) / core, 1),
+            "rss_after_setup_mb": round(rss_after_setup, 1), "rss_by_quarter_mb": marks,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+def cold_advise() -> float:
+    example = ROOT / "examples" / "ca-theft-lpr.yaml"
+    exe = [sys.executable, str(ROOT / "cli.py"), "advise", str(example)]
+    subprocess.run(exe, check=True, capture_output=True)           # warm the pack cache once
+    times = []
+    for _ in range(5):
+        t = time.perf_counter()
+        subprocess.run(exe, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+    return round(statistics.median(times), 3)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cases", type=int, default=1000)
+    ap.add_argument("--seed", type=int, default=20261126)
+    ap.add_argument("--worker", choices=["durable", "plain"])
+    args = ap.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker, args.cases, args.seed)))
+        return
+    results = {}
+    for ev in ("durable", "plain"):
+        out = subprocess.run([sys.executable, __file__, "--worker", ev, "--cases", str(args.cases), "--seed", str(args.seed)],
+                             check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+        results[ev] = json.loads(out.stdout.strip().splitlines()[-1])
+    d, p = results["durable"], results["plain"]
+    print(f"docket: {args.cases} cases, {d['options']} options (seed {args.seed}); python {sys.version.split()[0]}")
+    print(f"{'':28}{'durable_rules':>16}{'plain':>12}")
+    for key, label in [("advise_options_per_s", "advise, options/s"), ("core_options_per_s", "engine core, options/s"),
+                       ("rss_after_setup_mb", "RSS after setup, MB"), ("peak_rss_mb", "peak RSS, MB")]:
+        print(f"{label:28}{d[key]:>16}{p[key]:>12}")
+    print(f"{'RSS by quarter, MB':28}{str(d['rss_by_quarter_mb']):>16}  {p['rss_by_quarter_mb']}")
+    print(f"ratio durable/plain: advise {d['advise_options_per_s'] / p['advise_options_per_s']:.2f}, "
+          f"core {d['core_options_per_s'] / p['core_options_per_s']:.2f}")
+    print(f"cold `collateral advise` on the example (median of 5): {cold_advise()} s")
+
+
+if __name__ == "__main__":
+    main()
