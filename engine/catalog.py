@@ -163,7 +163,9 @@ class Catalogs:
         if offense.prong is not None:
             base["prong"] = offense.prong
             unresolved_elements = [] if entry is None or not entry.divisible else unresolved_elements
-        values: dict[str, Any] = {"count.offense.statute": offense.statute, "count.offense.jurisdiction": juris,
+        # the catalog's key, whatever alias the case file used, so rules can name a statute reliably
+        values: dict[str, Any] = {"count.offense.statute": entry.statute if entry else offense.statute,
+                                  "count.offense.jurisdiction": juris,
                                   "count.offense.in_catalog": entry is not None}
         for k in ("class", "max_days", "elements", "mens_rea", "force", "divisible", "prong", "inchoate", "cimt",
                   "substance_schedule", "certainty"):

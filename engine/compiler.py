@@ -644,8 +644,14 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     actions: dict[str, tuple[int, int, str]] = {}
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
-            for mode in ("a", "p"):
-                strict = mode == "a"
+            # mode a: activation a and every reference strict. Mode p is split into disjoint variants so that a
+            # rule fires `possible` only when something really is unknown: the activation is p (variant "p"),
+            # or the activation is a and reference i is the first that holds only possibly (variant "p<i>").
+            variants: list[tuple[str, str, list[str]]] = [("a", "a", ["strict"] * len(d.refs)),
+                                                          ("p", "p", ["lenient"] * len(d.refs))]
+            for i in range(len(d.refs)):
+                variants.append((f"p{i}", "a", ["strict"] * i + ["ponly"] + ["lenient"] * (len(d.refs) - i - 1)))
+            for tag, act, levels in variants:
                 pats: list[dict[str, Any]] = []
                 if r.stratum > 0:
                     pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
@@ -653,25 +659,16 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 for i, ref in enumerate(d.refs):
                     # equality tests only; the same-count join sits in the activation pattern below, under
                     # this rule's own key, so no fact ever reaches more than one join node per rule
-                    tests: list[dict[str, Any]]
-                    if ref.kind == "pos":
-                        tests = [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + ([{"st": "a"}] if strict else [])
-                    elif ref.kind == "neg":
-                        tests = [{"t": "s"}, {"code": ref.code}] + ([] if ref.same_count else [{"cid": "*"}])
-                        flag: dict[str, Any] = {"none_a": True} if strict else {"none_p": True}
-                        tests.append(flag)
-                    else:
-                        tests = [{"t": "s"}, {"code": ref.code}, {"cid": "*"}, _count_test(ref, not strict)]
-                    pats.append({f"r{i}": {"$and": tests}})
+                    pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
                     if ref.same_count:
                         joins.append({"cid": {f"r{i}": "cid"}})
                 # runtime.activation_fact: a two-level key (bucket, then rule) keeps every alpha node's children
                 # few: durable_rules scans same-name children linearly and a node holds at most 512 of them
-                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, {"k": f"{ri}_{di}"}]
-                                   + ([{"st": "a"}] if strict else []) + joins}})
-                name = f"{r.id}#{di}{mode}"
+                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, {"k": f"{ri}_{di}"}, {"st": act}]
+                                   + joins}})
+                name = f"{r.id}#{di}{tag}"
                 definition[name] = {"all": pats}
-                actions[name] = (ri, di, mode)
+                actions[name] = (ri, di, "a" if tag == "a" else "p")
     # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
     # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
@@ -683,9 +680,32 @@ ACTIVATION_BUCKETS = 61
 _JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 
-def _count_test(ref: Ref, lenient: bool) -> dict[str, Any]:
-    """na: counts where the code applies; nap: where it applies or is possible."""
+def _ref_tests(ref: Ref, level: str) -> list[dict[str, Any]]:
+    """Tests on a referenced fact. strict: it certainly holds; lenient: it holds or may hold;
+    ponly: it may hold but does not certainly hold (lenient and not strict)."""
+    if ref.kind == "pos":
+        st = {"strict": [{"st": "a"}], "lenient": [], "ponly": [{"st": "p"}]}[level]
+        return [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + st
+    base = [{"t": "s"}, {"code": ref.code}] + ([] if ref.kind == "neg" and ref.same_count else [{"cid": "*"}])
+    if ref.kind == "neg":
+        flag: dict[str, Any] = {"strict": {"none_a": True}, "lenient": {"none_p": True}, "ponly": {"st": "p"}}[level]
+        return base + [flag]
+    if level == "ponly":
+        return base + [_count_test(ref, True), _count_test(ref, False, negate=True)]
+    return base + [_count_test(ref, level == "lenient")]
+
+
+def _count_test(ref: Ref, lenient: bool, negate: bool = False) -> dict[str, Any]:
+    """na: counts where the code applies; nap: where it applies or is possible. negate (strict only): the
+    strict test fails, given that the lenient one holds."""
     n = ref.n
+    if negate:
+        if ref.op == "eq":   # lenient holds (na <= n <= nap); strict fails unless na == nap == n
+            return {"amb": True}
+        upward = ref.op in ("ge", "gt")
+        key = "na" if upward else "nap"
+        flipped = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge"}[ref.op]
+        return {_JOP[flipped]: {key: n}}
     if ref.op == "eq":
         return {"$and": [{"$lte": {"na": n}}, {"$gte": {"nap": n}}]} if lenient else {"$and": [{"na": n}, {"nap": n}]}
     upward = ref.op in ("ge", "gt")

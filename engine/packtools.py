@@ -64,6 +64,7 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
                 if not PINPOINT.search(c.cite):
                     warnings.append(Problem(lr.file, lr.line, f"{r.id}: citations", f"'{c.cite}' has no pinpoint (section, subsection or page)"))
         errors.extend(_catalog_problems(pack, vocab))
+        errors.extend(_parameter_coverage(pack))
         for jur_circuit in _circuits(pack):
             try:
                 compile_program([pack] + _dependencies(ps, pack), today, jur_circuit, vocab, check_all=True,
@@ -74,6 +75,35 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
                         errors.append(p)
         errors.extend(_untested(pack))
     return sorted(set(errors)), sorted(set(warnings))
+
+
+def _params_in(v: Any) -> list[str]:
+    if isinstance(v, dict):
+        if set(v) == {"param"} and isinstance(v["param"], str):
+            return [v["param"]]
+        return [p for x in v.values() for p in _params_in(x)]
+    if isinstance(v, list):
+        return [p for x in v for p in _params_in(x)]
+    return []
+
+
+def _parameter_coverage(pack: Pack) -> list[Problem]:
+    """A rule must not be in force on a date for which a parameter it reads has no value."""
+    out: list[Problem] = []
+    for lr in pack.rules:
+        r = lr.rule
+        start = r.effective.from_ if r.effective else dt.date.min
+        for name in sorted(set(_params_in(r.when) + _params_in(r.then.amount))):
+            p = pack.parameters.get(name)
+            if p is None:
+                continue   # reported by the compiler with a suggestion
+            first = min(v.from_ for v in p.values)
+            if first > start:
+                out.append(Problem(lr.file, lr.line, r.id,
+                                   f"parameter '{name}' has no value before {first.isoformat()}, but the rule is in force from "
+                                   f"{'the beginning' if start == dt.date.min else start.isoformat()}; give the rule "
+                                   f"effective: {{from: {first.isoformat()}}} or the parameter an earlier value"))
+    return out
 
 
 def _circuits(pack: Pack) -> list[Optional[int]]:

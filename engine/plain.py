@@ -38,6 +38,7 @@ class PlainRunner:
                         for mode in ("a", "p") if st == "a" else ("p",):
                             lenient = mode == "p"
                             choices = []
+                            strict_refs: list[bool] = []   # summary references: does the strict test hold
                             for ref in d.refs:
                                 if ref.kind == "pos":
                                     if ref.star:
@@ -45,10 +46,15 @@ class PlainRunner:
                                     else:
                                         pool = index.get((ref.code, cid), []) if ref.same_count else by_code.get(ref.code, [])
                                     choices.append([f for f in pool if lenient or f[2] == "a"])
+                                    strict_refs.append(True)
                                 else:
                                     sm = summary.get((ref.code, cid if ref.same_count else "*"))
-                                    choices.append([("", "", "", "")] if sm is not None and ref_matches_summary(ref, sm, lenient) else [])
+                                    ok = sm is not None and ref_matches_summary(ref, sm, lenient)
+                                    choices.append([("", "", "", "")] if ok else [])
+                                    strict_refs.append(sm is not None and ref_matches_summary(ref, sm, False))
                             for combo in product(*choices):
+                                if mode == "p" and st == "a" and all(strict_refs) and all(c[2] == "a" for c in combo if c[0]):
+                                    continue   # everything holds certainly: the `applies` firing covers it
                                 firings.add(Firing(ri, di, mode, cid, tuple(sorted(c for c in combo if c[0]))))
                                 new = (rule.produces, cid, mode, rule.id)
                                 if new not in derived:
