@@ -76,8 +76,10 @@ def main() -> None:
 @click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
               help="Use the rule packs in this folder instead of the bundled ones.")
 @click.option("--redact", is_flag=True, help="Leave the client's name out of the output.")
+@click.option("--alternatives/--no-alternatives", default=True, show_default=True,
+              help="Search for safer variants of each option (counter-offers), each re-evaluated with every rule.")
 def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.datetime], evaluator: str,
-           rules_dir: Optional[Path], redact: bool) -> None:
+           rules_dir: Optional[Path], redact: bool, alternatives: bool) -> None:
     """Evaluate every plea option in CASE (YAML or JSON) and write the memo or the result."""
     from engine.evaluate import Engine
     from engine.render import render
@@ -89,7 +91,7 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
     ps = _packset(rules_dir)
     try:
         engine = Engine(ps, evaluator=evaluator)
-        result = engine.advise(case_file, as_of.date() if as_of else None)
+        result = engine.advise(case_file, as_of.date() if as_of else None, alternatives=alternatives)
     except CompileError as exc:
         _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
     except EngineError as exc:

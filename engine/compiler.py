@@ -529,7 +529,9 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
               if (check_all or rule_in_force(lr, on, circuit)) and (select is None or select(lr))]
     chosen.sort(key=lambda lr: lr.rule.id)
     code_scope: dict[str, str] = {}
-    for lr in chosen:
+    # every code any rule of these packs concludes, at any date: a reference to a code that no rule in force
+    # concludes (the category did not exist yet) is valid and simply never found
+    for lr in sorted((lr for p in packs for lr in p.rules), key=lambda lr: lr.rule.id):
         prev = code_scope.get(lr.rule.then.code)
         code_scope[lr.rule.then.code] = lr.rule.scope if prev in (None, lr.rule.scope) else "mixed"
     synthetic: dict[tuple[Any, ...], Synthetic] = {}
@@ -580,7 +582,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
         for d in r.disjuncts:
             for ref in d.refs:
                 if ref.kind in ("neg", "count"):
-                    summary_codes[ref.code] = max(x.stratum for x in by_code[ref.code]) + 1
+                    summary_codes[ref.code] = max((x.stratum for x in by_code.get(ref.code, [])), default=-1) + 1
     strata = 1 + max((r.stratum for r in rules), default=0)
     rules.sort(key=lambda r: (r.stratum, r.level, r.id))
     durable, actions = _durable(rules)
@@ -688,7 +690,8 @@ def _ref_tests(ref: Ref, level: str) -> list[dict[str, Any]]:
         return [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + st
     base = [{"t": "s"}, {"code": ref.code}] + ([] if ref.kind == "neg" and ref.same_count else [{"cid": "*"}])
     if ref.kind == "neg":
-        flag: dict[str, Any] = {"strict": {"none_a": True}, "lenient": {"none_p": True}, "ponly": {"st": "p"}}[level]
+        flags: dict[str, dict[str, Any]] = {"strict": {"none_a": True}, "lenient": {"none_p": True}, "ponly": {"st": "p"}}
+        flag = flags[level]
         return base + [flag]
     if level == "ponly":
         return base + [_count_test(ref, True), _count_test(ref, False, negate=True)]

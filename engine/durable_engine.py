@@ -58,7 +58,7 @@ class DurableRunner:
         cids = [c["cid"] for c in cnts]
         try:
             acts = [activation_fact(ri, di, cid, st) for ri, di, cid, st in activations(self.program, opt, cnts)]
-            self._assert_batch([*acts, {"t": "phase", "n": 0}])
+            self._assert_batch([*acts, *summaries(self.program, 0, self._derived, cids), {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
                 self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])
             return self._firings

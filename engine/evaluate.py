@@ -99,7 +99,24 @@ class Engine:
         return OptionRun(program, opt_values, counts, opt_fact, cnt_facts, firings)
 
     # ---------------------------------------------------------------- the whole case
-    def advise(self, case: cf.CaseFile, as_of: Optional[dt.date] = None) -> dict[str, Any]:
+    def _option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> tuple[dict[str, Any], OptionRun]:
+        run = self.run_option(case, option, on, circuit)
+        findings = assemble(run, option.id, self.packset.questions)
+        return {
+            "id": option.id,
+            "label": option.label or option.id,
+            "counts": [count_summary(c, run.opt_values) for c in run.counts if not c.cid.startswith("h")],
+            "findings": findings,
+            "questions": questions(findings, run, self.packset.questions),
+            "financial": financial(findings, run.opt_values),
+            "alternatives": [],
+        }, run
+
+    def evaluate_option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> dict[str, Any]:
+        """One option's findings, questions and money, as in the result document."""
+        return self._option(case, option, on, circuit)[0]
+
+    def advise(self, case: cf.CaseFile, as_of: Optional[dt.date] = None, alternatives: bool = False) -> dict[str, Any]:
         on = as_of or case.as_of or dt.date.today()
         circuit = case.circuit or cf.default_circuit(case.jurisdiction)
         warnings: list[str] = []
@@ -110,8 +127,7 @@ class Engine:
         options = []
         used_packs: set[str] = set()
         for option in case.options:
-            run = self.run_option(case, option, on, circuit)
-            findings = assemble(run, option.id, self.packset.questions)
+            result, run = self._option(case, option, on, circuit)
             for c in run.counts:
                 for w in c.offense.warnings:
                     if w not in warnings:
@@ -119,14 +135,11 @@ class Engine:
                 if c.offense.entry is not None:
                     used_packs.add(self.catalogs.packs[c.offense.jurisdiction])
             used_packs.update(r.pack for r in run.program.rules)
-            options.append({
-                "id": option.id,
-                "label": option.label or option.id,
-                "counts": [count_summary(c, run.opt_values) for c in run.counts if not c.cid.startswith("h")],
-                "findings": findings,
-                "questions": questions(findings, run, self.packset.questions),
-                "financial": financial(findings, run.opt_values),
-            })
+            options.append(result)
+        if alternatives:
+            from .strategy import alternatives as find_alternatives
+            for o in options:
+                o["alternatives"] = find_alternatives(self, case, o, on, circuit)
         for p in applicable_packs(self.packset.packs, case.jurisdiction):
             used_packs.add(p.id)
         return {

@@ -131,6 +131,8 @@ class TestExpect(M):
     applies: list[str] = []
     possible: list[str] = []
     absent: list[str] = []
+    amounts: dict[str, float] = {}     # code -> the sum of its amounts on this option (hand-computed)
+    total: Optional[float] = None      # the option's financial total (amounts that apply)
 
 
 class TestCase(M):

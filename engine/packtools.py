@@ -238,6 +238,12 @@ def run_test(engine: Any, pt: PackTest) -> list[str]:
         for code in exp.absent:
             if code in found:
                 failures.append(f"{oid}: expected no {code}; got {sorted(found[code])}")
+        for code, want in exp.amounts.items():
+            got = [f["amount"] for f in options[oid]["findings"] if f["code"] == code and f["amount"] is not None]
+            if not got or abs(sum(got) - want) > 0.005:
+                failures.append(f"{oid}: expected {code} to amount to {want:.2f}; got {', '.join(f'{g:.2f}' for g in got) or 'no amount'}")
+        if exp.total is not None and abs(options[oid]["financial"]["total"] - exp.total) > 0.005:
+            failures.append(f"{oid}: expected a financial total of {exp.total:.2f}; got {options[oid]['financial']['total']:.2f}")
     return failures
 
 

@@ -6,8 +6,9 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic, Tree
 
