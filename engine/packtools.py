@@ -77,6 +77,9 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
     return sorted(set(errors)), sorted(set(warnings))
 
 
+EARLIEST_CASE_DATE = dt.date(1900, 1, 1)   # a rule with no effective date is checked from here
+
+
 def _params_in(v: Any) -> list[str]:
     if isinstance(v, dict):
         if set(v) == {"param"} and isinstance(v["param"], str):
@@ -92,7 +95,7 @@ def _parameter_coverage(pack: Pack) -> list[Problem]:
     out: list[Problem] = []
     for lr in pack.rules:
         r = lr.rule
-        start = r.effective.from_ if r.effective else dt.date.min
+        start = r.effective.from_ if r.effective else EARLIEST_CASE_DATE
         for name in sorted(set(_params_in(r.when) + _params_in(r.then.amount))):
             p = pack.parameters.get(name)
             if p is None:
@@ -101,7 +104,7 @@ def _parameter_coverage(pack: Pack) -> list[Problem]:
             if first > start:
                 out.append(Problem(lr.file, lr.line, r.id,
                                    f"parameter '{name}' has no value before {first.isoformat()}, but the rule is in force from "
-                                   f"{'the beginning' if start == dt.date.min else start.isoformat()}; give the rule "
+                                   f"{'the beginning' if start == EARLIEST_CASE_DATE else start.isoformat()}; give the rule "
                                    f"effective: {{from: {first.isoformat()}}} or the parameter an earlier value"))
     return out
 
