@@ -47,8 +47,8 @@ def write_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _packset(rules: Optional[Path]) -> Any:
-    ps = load_all(rules or RULES_DIR)
+def _packset(rules: Optional[Path], jurisdictions: Optional[set[str]] = None) -> Any:
+    ps = load_all(rules or RULES_DIR, jurisdictions)
     if ps.problems:
         _fail(str(InputError("rule packs", ps.problems)) + "\nRun `collateral packs check` for details.", EXIT_PACK)
     return ps
@@ -88,7 +88,10 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
         case_file = load_case(case)
     except InputError as exc:
         _fail(str(exc), EXIT_INPUT)
-    ps = _packset(rules_dir)
+    # only the packs this case can use: federal, the case's state, and the states its counts are under
+    wanted = {case_file.jurisdiction} | {c.offense.jurisdiction for o in case_file.options for c in o.counts if c.offense.jurisdiction} \
+        | {c.offense.jurisdiction for c in case_file.history if c.offense.jurisdiction}
+    ps = _packset(rules_dir, wanted)
     try:
         engine = Engine(ps, evaluator=evaluator)
         result = engine.advise(case_file, as_of.date() if as_of else None, alternatives=alternatives)

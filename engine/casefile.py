@@ -46,7 +46,7 @@ JURISDICTION_PATTERN = r"^US(-[A-Z]{2})?$"
 class Strict(BaseModel):
     """Unknown field names are errors; the value `unknown` means the fact is not known."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -117,7 +117,7 @@ class Offense(Strict):
     substance_schedule: Optional[Schedule] = None
     certainty: Optional[Certainty] = None
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @field_validator("statute", "prong", mode="before")
     @classmethod

@@ -27,7 +27,7 @@ CERTAINTY_ORDER = ("clear", "likely", "unsettled", "circuit_split")
 
 
 class M(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
 
 class ChangelogEntry(M):
@@ -249,6 +249,14 @@ def _load(path: Path, problems: list[Problem]) -> Optional[Located]:
         return None
 
 
+def _wanted(folder: Path, jurisdictions: set[str]) -> bool:
+    try:
+        juris = (load_file(folder / "pack.yaml", cache=True).data or {}).get("jurisdiction")
+    except InputError:
+        return True   # let the full load report it
+    return juris == "US" or juris in jurisdictions
+
+
 def discover(root: Path = RULES_DIR) -> list[Path]:
     return sorted(p.parent for p in root.rglob("pack.yaml"))
 
@@ -264,10 +272,13 @@ class PackSet:
         return next(p for p in self.packs if p.id == pack_id)
 
 
-def load_all(root: Path = RULES_DIR) -> PackSet:
+def load_all(root: Path = RULES_DIR, jurisdictions: Optional[set[str]] = None) -> PackSet:
+    """Every pack under root, or only those of the given jurisdictions (federal packs are always loaded)."""
     problems: list[Problem] = []
     packs: list[Pack] = []
     for folder in discover(root):
+        if jurisdictions is not None and not _wanted(folder, jurisdictions):
+            continue
         pack = load_pack(folder, problems)
         if pack is not None:
             packs.append(pack)
