@@ -115,6 +115,64 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
         click.echo(f"wrote {output}", err=True)
 
 
+@main.command()
+@click.argument("case", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Answer from this YAML file (question fact -> answer, e.g. client.immigration.admission_date: "
+                   "2015-06-01 or 'offer|counts[0].record.loss_amount': 9000) instead of the terminal.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), default=None,
+              help="Where to save the completed case file (default: overwrite CASE).")
+@click.option("--advise", "then_advise", is_flag=True, help="Print the memo for the completed case file.")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
+def interview(case: Path, answers: Optional[Path], output: Optional[Path], then_advise: bool, rules_dir: Optional[Path]) -> None:
+    """Complete CASE by answering only the questions that would change a finding, most serious first.
+
+    Type an answer (the valid choices are shown), or press Enter / type 'unknown' to skip a question."""
+    import yaml
+
+    from engine.casefile import parse_case
+    from engine.evaluate import Engine
+    from engine.interview import Question, run_interview
+    from engine.yamlsrc import load_file
+
+    try:
+        src = load_file(case)
+        parse_case(src)
+        scripted = load_file(answers).data if answers else None
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT)
+    if answers is not None and not isinstance(scripted, dict):
+        _fail(f"{answers}: expected a mapping of question facts to answers", EXIT_INPUT)
+    ps = _packset(rules_dir)
+    engine = Engine(ps)
+    licenses = sorted((ps.vocabulary.get("licenses") or {}).keys())
+
+    def ask(q: Question) -> Optional[str]:
+        if scripted is not None:
+            for key in (q.key, q.fact, q.field):
+                if key in scripted:
+                    return str(scripted.pop(key))
+            return ""
+        choices = f" [{', '.join(q.choices)}]" if q.choices and len(q.choices) <= 30 else ""
+        click.echo(f"\n{q.ask}{choices}\n  (stakes: {q.stakes}; decides {', '.join(q.why[:3])}{'...' if len(q.why) > 3 else ''})")
+        try:
+            return str(click.prompt("  answer", default="", show_default=False))
+        except (click.Abort, EOFError):
+            return None
+
+    data = run_interview(src.data, lambda c: engine.advise(c), ask, licenses, tell=lambda m: click.echo(m, err=True))
+    try:
+        parse_case(type(src)(data, src.lines, src.file))
+    except InputError as exc:
+        _fail(str(exc), EXIT_INPUT)
+    target = output or case
+    write_atomic(target, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
+    click.echo(f"saved {target}", err=True)
+    if then_advise:
+        from engine.render import render
+        click.echo(render(engine.advise(parse_case(load_file(target)), alternatives=True)), nl=False)
+
+
 @main.group()
 def packs() -> None:
     """List, check and test the rule packs."""

@@ -15,6 +15,7 @@ from .catalog import Catalogs
 from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .expr import evaluate as eval_expr
+from .expr import facts_of
 from .expr import show as show_expr
 from .facts import CountFacts, build, count_path
 from .packs import CERTAINTY_ORDER, SEVERITY_ORDER, PackSet
@@ -202,6 +203,7 @@ def _finding_id(option_id: str, code: str, cid: str) -> str:
 
 def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> list[dict[str, Any]]:
     prog = run.program
+    derived_sources = {d.spec.path: facts_of(d.expr) for d in prog.derived}
     cnt_by_id = {c.cid: c for c in run.counts}
     groups: dict[str, list[Firing]] = {}
     for f in run.firings:
@@ -255,8 +257,10 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
                 tri(d.opt, run.opt_fact, local)
                 if cnt is not None:
                     tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), local)
-                # a comparison between two facts names both; only the unknown ones are asked
-                unknown = sorted(p for p in local if p not in (run.opt_values if prog.facts[p].scope == "opt" else cnt.values if cnt else {}))
+                # a comparison between two facts names both; only the unknown ones are asked, and a derived
+                # fact is asked through the facts it is computed from
+                known = {**run.opt_values, **(cnt.values if cnt else {})}
+                unknown = sorted(_unknown_sources(local, known, derived_sources))
                 for p in unknown:
                     m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
                     if m not in missing:
@@ -324,6 +328,18 @@ def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> 
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     dom = {d: i for i, d in enumerate(DOMAIN_ORDER)}
     return sorted(done.values(), key=lambda x: (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"]))
+
+
+def _unknown_sources(paths: set[str], known: dict[str, Any], derived: dict[str, list[str]]) -> set[str]:
+    out: set[str] = set()
+    for p in paths:
+        if p in known:
+            continue
+        if p in derived:
+            out |= _unknown_sources(set(derived[p]), known, derived) or {p}
+        else:
+            out.add(p)
+    return out
 
 
 def financial(findings: list[dict[str, Any]], opt_values: dict[str, Any]) -> dict[str, Any]:
