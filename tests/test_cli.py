@@ -132,3 +132,14 @@ def test_help_names_every_command() -> None:
     code, stdout, _ = run("--help")
     assert code == 0
     assert "advise" in stdout and "packs" in stdout
+
+
+def test_every_bundled_example_produces_a_memo_and_agrees_across_evaluators() -> None:
+    for example in sorted((ROOT / "examples").glob("*.yaml")):
+        code, memo, stderr = run("advise", str(example), "--no-alternatives")
+        assert code == 0, (example, stderr)
+        assert memo.startswith("# PRIVILEGED AND CONFIDENTIAL") and "## Rule packs applied" in memo
+        a = json.loads(run("advise", str(example), "--format", "json", "--no-alternatives")[1])
+        b = json.loads(run("advise", str(example), "--format", "json", "--no-alternatives", "--evaluator", "plain")[1])
+        a["engine"] = b["engine"] = None
+        assert a == b, example
