@@ -664,10 +664,13 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                     pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
                     if ref.same_count:
                         joins.append({"cid": {f"r{i}": "cid"}})
-                # runtime.activation_fact: a two-level key (bucket, then rule) keeps every alpha node's children
-                # few: durable_rules scans same-name children linearly and a node holds at most 512 of them
-                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, {"k": f"{ri}_{di}"}, {"st": act}]
-                                   + joins}})
+                # runtime.activation_facts: activations travel as properties (one per rule disjunct) of a few
+                # facts per count, grouped by bucket: a bucket node has at most 2 x rules/buckets children
+                # (durable_rules holds 512 per node) and a fact carries at most ACTIVATION_PROPS of them (its
+                # alpha walk stacks at most 64 pending nodes)
+                prop = f"k{ri}_{di}"
+                test: dict[str, Any] = {prop: "a"} if act == "a" else {prop: "p"}
+                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, test] + joins}})
                 name = f"{r.id}#{di}{tag}"
                 definition[name] = {"all": pats}
                 actions[name] = (ri, di, "a" if tag == "a" else "p")
@@ -678,7 +681,8 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     return definition, actions
 
 
-ACTIVATION_BUCKETS = 61
+ACTIVATION_BUCKETS = 16
+ACTIVATION_PROPS = 40
 _JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 

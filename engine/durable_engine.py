@@ -18,7 +18,7 @@ import durable_rules_engine as _dre
 
 from .compiler import Program
 from .errors import EngineError
-from .runtime import Fact, Firing, activation_fact, activations, summaries
+from .runtime import Fact, Firing, activation_facts, activations, summaries
 
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 _names = itertools.count()
@@ -57,7 +57,7 @@ class DurableRunner:
         self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
         cids = [c["cid"] for c in cnts]
         try:
-            acts = [activation_fact(ri, di, cid, st) for ri, di, cid, st in activations(self.program, opt, cnts)]
+            acts = activation_facts(activations(self.program, opt, cnts))
             self._assert_batch([*acts, *summaries(self.program, 0, self._derived, cids), {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
                 self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])

@@ -182,10 +182,20 @@ def compile_check(n: Optional[Node]) -> Optional[Check]:
     return any_check
 
 
-def activation_fact(ri: int, di: int, cid: str, st: str) -> Fact:
-    """The durable_rules form of an activation (see compiler._durable)."""
-    from .compiler import ACTIVATION_BUCKETS
-    return {"t": "w", "b": ri % ACTIVATION_BUCKETS, "k": f"{ri}_{di}", "cid": cid, "st": st}
+def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
+    """The durable_rules form of the activations (see compiler._durable): per count and bucket, facts whose
+    properties k<rule>_<disjunct> carry the status a or p, at most ACTIVATION_PROPS each."""
+    from .compiler import ACTIVATION_BUCKETS, ACTIVATION_PROPS
+    groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
+    for ri, di, cid, st in acts:
+        groups.setdefault((cid, ri % ACTIVATION_BUCKETS), []).append((f"k{ri}_{di}", st))
+    out: list[Fact] = []
+    for (cid, b), props in groups.items():
+        for i in range(0, len(props), ACTIVATION_PROPS):
+            fact: Fact = {"t": "w", "b": b, "cid": cid, "n": i}
+            fact.update(props[i:i + ACTIVATION_PROPS])
+            out.append(fact)
+    return out
 
 
 def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[tuple[int, int, str, str]]:
