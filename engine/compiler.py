@@ -136,7 +136,7 @@ class _Parser:
                  synthetic: dict[tuple[Any, ...], Synthetic], tag_keys: dict[str, set[str]], vocab_tags: set[str],
                  facts: dict[str, FactSpec]):
         self.facts = facts
-        self.license_tags: set[str] = set()
+        self.license_tags: Optional[set[str]] = None   # None: license codes are not checked
         self.lr = lr
         self.on = on
         self.problems = problems
@@ -284,7 +284,7 @@ class _Parser:
                     self.err(loc, f"unknown element tag '{v}'", nearest(str(v), self.vocab_tags))
                     return False
                 return True
-            if spec.path.startswith("client.licenses."):
+            if spec.path.startswith("client.licenses.") and self.license_tags is not None:
                 if v not in self.license_tags:
                     self.err(loc, f"unknown license code '{v}' (rules/vocabulary.yaml licenses)", nearest(str(v), self.license_tags))
                     return False
@@ -556,7 +556,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
     for lr in chosen:
         when = _check_date(lr, on) if check_all else on
         parser = _Parser(lr, when, problems, code_scope, synthetic, tag_keys, vocab_tags, facts)
-        parser.license_tags = license_tags or set()
+        parser.license_tags = license_tags
         parsed = parser.parse(lr.rule.when)
         amount = None
         if lr.rule.then.amount is not None:
