@@ -36,7 +36,7 @@ class DurableRunner:
             self.handle = _dre.create_ruleset(self.ruleset_name, json.dumps(program.durable, ensure_ascii=False))
         except Exception as exc:  # the engine rejects the definition: a compiler bug, never ignored
             raise EngineError(f"durable_rules rejected the compiled ruleset: {exc}") from exc
-        self._asserted: list[Fact] = []
+        self._asserted: list[str] = []
         self._derived: set[tuple[str, str, str, str]] = set()
         self._firings: set[Firing] = set()
         self._pending: list[Fact] = []
@@ -66,19 +66,16 @@ class DurableRunner:
             self._reset()
 
     def _assert_batch(self, facts: list[Fact]) -> None:
-        code, state = _dre.assert_facts(self.handle, json.dumps(facts, ensure_ascii=False))
-        if code not in (_OK, _OBSERVED):
-            raise EngineError(f"durable_rules returned code {code} on assert")
-        self._asserted.extend(facts)
-        self._drain(state)
-        # derived facts are asserted in rounds (one batch per round) rather than one C call each
-        while self._pending:
-            batch, self._pending = self._pending, []
-            code, state = _dre.assert_facts(self.handle, json.dumps(batch, ensure_ascii=False))
+        """Assert a batch and drain its actions; derived facts follow in rounds, one batch per round."""
+        batch: list[Fact] = facts
+        while batch:
+            text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+            code, state = _dre.assert_facts(self.handle, text)
             if code not in (_OK, _OBSERVED):
-                raise EngineError(f"durable_rules returned code {code} asserting derived facts")
-            self._asserted.extend(batch)
+                raise EngineError(f"durable_rules returned code {code} on assert")
+            self._asserted.append(text)   # retracted later from the same text, newest batch first
             self._drain(state)
+            batch, self._pending = self._pending, []
 
     def _drain(self, state: int) -> None:
         result = _dre.start_action_for_state(self.handle, state)
@@ -102,7 +99,7 @@ class DurableRunner:
         rule = self.program.rules[ri]
         cid = matched["c"]["cid"]
         refs = tuple(sorted((f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
-                            if alias.startswith("r") and f.get("t") == "f"))
+                            if alias[0] == "r" and f["t"] == "f")) if len(matched) > 1 else ()
         self._firings.add(Firing(ri, di, mode, cid, refs))
         key = (rule.produces, cid, mode, rule.id)
         if key in self._derived:
@@ -111,15 +108,14 @@ class DurableRunner:
         self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
 
     def _reset(self) -> None:
-        """Retract phase, summary and derived facts, then the case facts: the session is empty again."""
-        order = {"phase": 0, "s": 1, "f": 2, "w": 3}
-        facts = sorted(self._asserted, key=lambda f: order.get(f["t"], 3))
-        self._asserted = []
-        if facts:
+        """Retract every batch, newest first (phase and summary facts, then derived facts, then the case's
+        activations): the session is empty again."""
+        batches, self._asserted = self._asserted, []
+        for text in reversed(batches):
             # Every activation was drained after each assert, and the patterns have no negation, so a
             # retraction queues nothing. (Starting an action after a retraction crashes durable_rules
             # 2.0.28 with a segmentation fault: measured here, so it is never done.)
-            code, _ = _dre.retract_facts(self.handle, json.dumps(facts, ensure_ascii=False))
+            code, _ = _dre.retract_facts(self.handle, text)
             if code not in (_OK, _OBSERVED, _NOT_HANDLED):
                 raise EngineError(f"durable_rules returned code {code} on retract")
 
