@@ -408,13 +408,24 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
     by_domain = {d: {o["id"]: worst["applies"].get(d, {}).get(o["id"], "none") for o in options} for d in domains}
     by_possible = {d: {o["id"]: worst["possible"].get(d, {}).get(o["id"], "none") for o in options} for d in domains}
     order = list(priorities) + [d for d in DOMAIN_ORDER if d not in priorities]
+    # per domain: how many consequences apply at each severity, worst first, then the possible ones
+    counts: dict[str, dict[str, tuple[int, ...]]] = {}
+    for o in options:
+        for status in ("applies", "possible"):
+            for d in domains:
+                hist = tuple(sum(1 for f in o["findings"] if f["kind"] == "consequence" and f["domain"] == d
+                                 and f["status"] == status and f["severity"] == s) for s in reversed(SEVERITY_ORDER))
+                counts.setdefault(o["id"], {})[f"{status}:{d}"] = hist
 
-    def key(o: dict[str, Any]) -> tuple[int, ...]:
-        """Lower is better."""
-        out: list[int] = []
+    def key(o: dict[str, Any]) -> tuple[Any, ...]:
+        """Lower is better: in priority order, the worst applying consequence, how many there are at each
+        severity, then the same for the possible ones."""
+        out: list[Any] = []
         for d in order:
             out.append(sev.get(by_domain.get(d, {}).get(o["id"], "none"), -1))
+            out.append(counts.get(o["id"], {}).get(f"applies:{d}", ()))
             out.append(sev.get(by_possible.get(d, {}).get(o["id"], "none"), -1))
+            out.append(counts.get(o["id"], {}).get(f"possible:{d}", ()))
         return tuple(out)
 
     ranked = sorted(options, key=key)
@@ -425,11 +436,40 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
             reasons.append(f"{better['id']} and {worse['id']} tie: the same worst consequences in every area")
             continue
         i = next(i for i, (a, b) in enumerate(zip(kb, kw)) if a != b)
-        d = order[i // 2]
-        kind = "applying" if i % 2 == 0 else "possible"
-        reasons.append(f"{better['id']} ranks above {worse['id']}: {d} — worst {kind} consequence {_sev_label(kb[i])} vs {_sev_label(kw[i])}"
+        d = order[i // 4]
+        kind = "applying" if i % 4 < 2 else "possible"
+        if i % 2 == 0:
+            why = f"worst {kind} consequence {_sev_label(kb[i])} vs {_sev_label(kw[i])}"
+        else:
+            level = next(j for j, (a, b) in enumerate(zip(kb[i], kw[i])) if a != b)
+            name = list(reversed(SEVERITY_ORDER))[level]
+            why = f"{kb[i][level]} vs {kw[i][level]} {kind} consequences of {name} severity"
+        reasons.append(f"{better['id']} ranks above {worse['id']}: {d} — {why}"
                        + (f" ({d} is priority {priorities.index(d) + 1} of the client)" if d in priorities else ""))
-    return {"by_domain": by_domain, "by_domain_possible": by_possible, "ranked": [o["id"] for o in ranked], "reasons": reasons}
+    # consequence by consequence: what each option triggers that another avoids
+    applying = {o["id"]: {f["code"]: f for f in o["findings"] if f["kind"] == "consequence" and f["status"] == "applies"}
+                for o in options}
+    differences = []
+    for a in options:
+        for b in options:
+            if a is b:
+                continue
+            only = sorted(set(applying[a["id"]]) - set(applying[b["id"]]),
+                          key=lambda c: (-sev[applying[a["id"]][c]["severity"]], c))
+            if only:
+                differences.append({"option": a["id"], "avoided_by": b["id"], "codes": only,
+                                    "titles": [applying[a["id"]][c]["title"] for c in only],
+                                    "domains": sorted({applying[a["id"]][c]["domain"] for c in only})})
+    conflicts = []
+    for a in options:
+        for b in options:
+            if a["id"] < b["id"]:
+                better = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) < sev.get(by_domain[d][b["id"]], -1)]
+                worse = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) > sev.get(by_domain[d][b["id"]], -1)]
+                if better and worse:
+                    conflicts.append(f"{a['id']} is better than {b['id']} for {', '.join(better)} but worse for {', '.join(worse)}")
+    return {"by_domain": by_domain, "by_domain_possible": by_possible, "ranked": [o["id"] for o in ranked], "reasons": reasons,
+            "differences": differences, "conflicts": conflicts}
 
 
 __all__ = ["Engine", "EngineError"]

@@ -24,7 +24,7 @@ def environment(folder: Path = TEMPLATES_DIR) -> jinja2.Environment:
                              autoescape=False, keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=True,
                              bytecode_cache=bcc)
     env.filters["sev"] = lambda s: SEVERITY_LABEL.get(s, s)
-    env.filters["money"] = lambda v: f"${v:,.2f}"
+    env.filters["money"] = lambda v: f"${v:,.2f}" if v >= 0 else f"−${-v:,.2f}"
     env.filters["cell"] = lambda s: str(s).replace("|", "\\|").replace("\n", " ")
     return env
 
