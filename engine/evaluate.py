@@ -464,10 +464,10 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
     for a in options:
         for b in options:
             if a["id"] < b["id"]:
-                better = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) < sev.get(by_domain[d][b["id"]], -1)]
-                worse = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) > sev.get(by_domain[d][b["id"]], -1)]
-                if better and worse:
-                    conflicts.append(f"{a['id']} is better than {b['id']} for {', '.join(better)} but worse for {', '.join(worse)}")
+                wins = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) < sev.get(by_domain[d][b["id"]], -1)]
+                losses = [d for d in domains if sev.get(by_domain[d][a["id"]], -1) > sev.get(by_domain[d][b["id"]], -1)]
+                if wins and losses:
+                    conflicts.append(f"{a['id']} is better than {b['id']} for {', '.join(wins)} but worse for {', '.join(losses)}")
     return {"by_domain": by_domain, "by_domain_possible": by_possible, "ranked": [o["id"] for o in ranked], "reasons": reasons,
             "differences": differences, "conflicts": conflicts}
 

@@ -6,9 +6,11 @@ to report what it avoids and anything new it triggers."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any, Optional
 
 from . import casefile as cf
+from .catalog import CatalogEntry, max_days_on
 from .compiler import Leaf, Program, leaves
 from .packs import SEVERITY_ORDER
 
@@ -50,9 +52,36 @@ def _rule_leaves(program: Program, codes: set[str]) -> list[Leaf]:
     return out
 
 
+def related_offenses(catalogs: Any, jurisdiction: str, entry: Optional[CatalogEntry]) -> list[CatalogEntry]:
+    """Other statutes of the same catalog that the entry's own notes name (the catalog authors' safer
+    alternatives and lesser offenses)."""
+    if entry is None or not entry.notes:
+        return []
+    table = catalogs.by_jurisdiction.get(jurisdiction, {})
+    found: dict[str, CatalogEntry] = {}
+    for other in {id(e): e for e in table.values()}.values():
+        if other.statute == entry.statute:
+            continue
+        for key in [other.statute, *other.aliases]:
+            if re.search(r"(?<![\w.(])" + re.escape(key) + r"(?![\w(]|\.\d)", entry.notes):
+                found[other.statute] = other
+                break
+    return [found[k] for k in sorted(found)]
+
+
 def _patch_case(case: cf.CaseFile, option_id: str, idx: int, where: tuple[str, ...], value: Any) -> cf.CaseFile:
     data = case.model_dump(by_alias=True, exclude_none=True)
     opt = next(o for o in data["options"] if o["id"] == option_id)
+    if where == ("offense",):   # a different statute: the catalog supplies its attributes
+        value = dict(value)
+        custody = value.pop("_custody")
+        opt["counts"][idx]["offense"] = value
+        if custody is not None:
+            s = opt["counts"][idx].setdefault("sentence", {})
+            s["custody_days"] = custody
+            if s.get("suspended_days") is not None and s["suspended_days"] > custody:
+                s["suspended_days"] = custody
+        return cf.CaseFile.model_validate(data)
     node = opt["counts"][idx]
     for part in where[:-1]:
         node = node.setdefault(part, {})
@@ -103,7 +132,17 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
             cost = abs(float(target) - float(current)) / max(abs(float(current)), 1.0) if current is not None else 0.5
             candidates.append((label, {f"counts[{idx}].{'.'.join(where)}": target}, idx, where, target, cost))
     for idx, count in enumerate(opt_model.counts):
-        entry = engine.catalogs.lookup(count.offense.jurisdiction or case.jurisdiction, count.offense.statute)
+        juris = count.offense.jurisdiction or case.jurisdiction
+        entry = engine.catalogs.lookup(juris, count.offense.statute)
+        for alt in related_offenses(engine.catalogs, juris, entry):
+            alt_max = max_days_on(alt.max_days, on)
+            custody = count.sentence.custody_days
+            capped = min(custody, alt_max) if custody is not None and alt_max is not None else custody
+            label = f"Count {idx + 1}: plead to {alt.statute} ({alt.title or alt.citation}) instead of {entry.statute if entry else count.offense.statute}"
+            if capped != custody:
+                label += f", with the term capped at its {alt_max}-day maximum"
+            candidates.append((label, {f"counts[{idx}].offense.statute": alt.statute}, idx, ("offense",),
+                               {"statute": alt.statute, "jurisdiction": juris, "_custody": capped}, 1.0))
         if entry is not None and entry.divisible and entry.prongs:
             for p in entry.prongs:
                 if p.id != count.offense.prong:

@@ -97,3 +97,16 @@ def test_only_decisive_questions_are_asked(engine: Engine) -> None:
     q = engine.advise(c2)["options"][0]["questions"]
     assert [x["fact"] for x in q] == ["client.immigration.admission_date"]
     assert q[0]["stakes"] == "critical" and q[0]["why"] == ["a/imm.deportable.cimt@0"]
+
+
+def test_a_lesser_offense_named_in_the_catalog_is_tried_and_rechecked(durable_engine: Engine) -> None:
+    c = case({"format": 1, "jurisdiction": "US-CA", "as_of": "2026-11-26",
+              "client": {"immigration": {"status": "lpr", "admission_date": "2023-01-01", "conduct": [], "prior_relief": []},
+                         "priorities": ["immigration"]},
+              "options": [{"id": "offer", "counts": [{"offense": {"statute": "PC 487(a)"}, "committed_on": "2026-03-01",
+                                                       "disposition": "conviction", "plea": "guilty",
+                                                       "sentence": {"custody_days": 240, "fine": 0}}]}]})
+    alts = durable_engine.advise(c, alternatives=True)["options"][0]["alternatives"]
+    lesser = next(a for a in alts if a["patch"] == {"counts[0].offense.statute": "PC 484(a)"})
+    assert "imm.deportable.cimt" in lesser["avoids"]          # a 180-day maximum is under the one-year threshold
+    assert lesser["change"].endswith("with the term capped at its 180-day maximum")
