@@ -82,6 +82,9 @@ def test_a_conflict_across_domains_shows_in_the_comparison_table(engine: Engine)
     assert table["immigration"]["a"] == "critical" and table["immigration"]["b"] == "none"
     assert table["fines"]["a"] == "none" and table["fines"]["b"] == "high"
     assert r["options"][1]["financial"]["total"] == 5000.0
+    assert r["comparison"]["conflicts"] == ["a is better than b for fines but worse for immigration"]
+    diff = next(d for d in r["comparison"]["differences"] if d["option"] == "a")
+    assert diff["avoided_by"] == "b" and "imm.deportable.aggravated_felony" in diff["codes"]
 
 
 def test_only_decisive_questions_are_asked(engine: Engine) -> None:
