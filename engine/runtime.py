@@ -158,28 +158,18 @@ def compile_check(n: Optional[Node]) -> Optional[Check]:
     if isinstance(n, Leaf):
         return _leaf_check(n)
     parts = [c for c in (compile_check(k) for k in n.items) if c is not None]
-    if n.op == "all":
-        def all_check(f: Fact) -> Optional[bool]:
-            unknown = False
-            for p in parts:
-                r = p(f)
-                if r is False:
-                    return False
-                if r is None:
-                    unknown = True
-            return None if unknown else True
-        return all_check
+    decisive = n.op == "any"   # Kleene logic: all stops at the first False, any at the first True
 
-    def any_check(f: Fact) -> Optional[bool]:
+    def check(f: Fact) -> Optional[bool]:
         unknown = False
         for p in parts:
             r = p(f)
-            if r is True:
-                return True
+            if r is decisive:
+                return decisive
             if r is None:
                 unknown = True
-        return None if unknown else False
-    return any_check
+        return None if unknown else not decisive
+    return check
 
 
 def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
