@@ -217,7 +217,7 @@ def packs_check(rules_dir: Optional[Path], strict: bool) -> None:
 def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]) -> None:
     """Run the *.test.yaml cases beside the rules."""
     from engine.evaluate import Engine
-    from engine.packtools import collect_tests, iter_results
+    from engine.packtools import collect_tests, iter_results, unfired_rules
     ps = _packset(rules_dir)
     tests, problems = collect_tests(ps)
     if problems:
@@ -229,7 +229,8 @@ def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]
     except CompileError as exc:
         _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
     passed = failed = 0
-    for pt, failures in iter_results(engine, tests):
+    fired: set[str] = set()
+    for pt, failures in iter_results(engine, tests, fired):
         if failures:
             failed += 1
             click.echo(f"FAIL {pt.file}:{pt.line}: {pt.name}")
@@ -237,8 +238,11 @@ def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]
                 click.echo(f"     {f}")
         else:
             passed += 1
+    unfired = [] if keyword else unfired_rules(ps, fired)
+    for rule_id in unfired:
+        click.echo(f"UNTESTED {rule_id}: no test case makes this rule fire")
     click.echo(f"{passed} passed, {failed} failed")
-    if failed:
+    if failed or unfired:
         sys.exit(EXIT_FAILED)
 
 

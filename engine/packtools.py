@@ -212,8 +212,8 @@ def collect_tests(ps: PackSet) -> tuple[list[PackTest], list[Problem]]:
     return tests, problems
 
 
-def run_test(engine: Any, pt: PackTest) -> list[str]:
-    """The failures of one test (empty when it passes)."""
+def run_test(engine: Any, pt: PackTest, fired: Optional[set[str]] = None) -> list[str]:
+    """The failures of one test (empty when it passes); adds the rules that fired to `fired`."""
     lines = {k[3:]: v for k, v in pt.src.lines.items() if k[:3] == ("tests", pt.index, "case")}
     lines[()] = pt.line
     shifted = Located(pt.case_data, lines, str(pt.file))
@@ -222,6 +222,8 @@ def run_test(engine: Any, pt: PackTest) -> list[str]:
     except InputError as exc:
         return [f"the test's case file is invalid: {p}" for p in exc.problems]
     result = engine.advise(case)
+    if fired is not None:
+        fired.update(r for o in result["options"] for f in o["findings"] for r in f["rules"])
     failures: list[str] = []
     options = {o["id"]: o for o in result["options"]}
     for oid, exp in pt.test.expect.items():
@@ -250,6 +252,11 @@ def run_test(engine: Any, pt: PackTest) -> list[str]:
     return failures
 
 
-def iter_results(engine: Any, tests: list[PackTest]) -> Iterator[tuple[PackTest, list[str]]]:
+def iter_results(engine: Any, tests: list[PackTest], fired: Optional[set[str]] = None) -> Iterator[tuple[PackTest, list[str]]]:
     for pt in tests:
-        yield pt, run_test(engine, pt)
+        yield pt, run_test(engine, pt, fired)
+
+
+def unfired_rules(ps: PackSet, fired: set[str]) -> list[str]:
+    """Rules that no test case makes fire (not even as `possible`)."""
+    return sorted(lr.rule.id for p in ps.packs for lr in p.rules if lr.rule.id not in fired)

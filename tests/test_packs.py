@@ -24,6 +24,14 @@ def test_every_test_file_is_valid() -> None:
     assert _PROBLEMS == []
 
 
+def test_every_rule_fires_in_some_test_case(plain_engine: Any) -> None:
+    from engine.packtools import unfired_rules
+    fired: set[str] = set()
+    for pt in _TESTS:
+        run_test(plain_engine, pt, fired)
+    assert unfired_rules(_PS, fired) == []
+
+
 @pytest.mark.parametrize("evaluator", ["durable", "plain"])
 @pytest.mark.parametrize("pt", _TESTS, ids=[f"{t.pack.id}:{t.name}" for t in _TESTS])
 def test_pack_case(pt: Any, evaluator: str, durable_engine: Any, plain_engine: Any) -> None:
