@@ -628,10 +628,6 @@ def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: lis
 
 
 # ---------------------------------------------------------------- durable_rules JSON
-def activation_key(rule: CRule, di: int) -> str:
-    return f"{rule.id}#{di}"
-
-
 def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]]]:
     """One durable rule per (rule, disjunct, mode).
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic, Tree
+from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic
 
 Fact = dict[str, Any]
 
@@ -66,26 +66,6 @@ def encode(program: Program, scope: str, values: dict[str, Any], other: Optional
     return fact
 
 
-def test(n: Optional[Node], fact: Fact, lenient: bool) -> bool:
-    """Strict (lenient=False): the tree is true. Lenient: true or unknown (missing keys let a leaf pass)."""
-    if n is None:
-        return True
-    if isinstance(n, Tree):
-        if n.op == "all":
-            return all(test(k, fact, lenient) for k in n.items)
-        return any(test(k, fact, lenient) for k in n.items)
-    if n.op == "exists":
-        return n.key in fact
-    if n.op == "missing":
-        return n.key not in fact
-    if n.key not in fact:
-        return lenient
-    try:
-        return bool(_PY[n.op](fact[n.key], n.value))
-    except TypeError:
-        return False
-
-
 def tri(n: Optional[Node], fact: Fact, missing: set[str]) -> Optional[bool]:
     """Three-valued value of a tree; adds the paths of the unknown leaves that matter to `missing`."""
     if n is None:
@@ -118,14 +98,6 @@ def tri(n: Optional[Node], fact: Fact, missing: set[str]) -> Optional[bool]:
         return False
     missing |= local
     return None
-
-
-def and3(a: Optional[bool], b: Optional[bool]) -> Optional[bool]:
-    if a is False or b is False:
-        return False
-    if a is None or b is None:
-        return None
-    return True
 
 
 Check = Callable[[Fact], Optional[bool]]
