@@ -122,6 +122,7 @@ class Program:
     durable: dict[str, Any]              # ruleset definition without actions
     actions: dict[str, tuple[int, int, str]]   # durable rule name -> (rule index, disjunct index, mode a|p)
     checks: Any = None                   # compiled three-valued tests, built by the runtime on first use
+    fanout: dict[str, int] = field(default_factory=dict)   # "f:<code>", "s:<code>", "phase:<n>" -> copies
 
 
 class CompileError(Exception):
@@ -585,12 +586,12 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
                     summary_codes[ref.code] = max((x.stratum for x in by_code.get(ref.code, [])), default=-1) + 1
     strata = 1 + max((r.stratum for r in rules), default=0)
     rules.sort(key=lambda r: (r.stratum, r.level, r.id))
-    durable, actions = _durable(rules)
+    durable, actions, fanout = _durable(rules)
     payload = json.dumps({"rules": [[r.id, r.pack_version, repr(r.disjuncts), r.param_values] for r in rules],
                           "synthetic": [repr(s) for s in sorted(synthetic.values(), key=lambda s: s.key)]}, sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
     return Program(facts, derived, rules, sorted(synthetic.values(), key=lambda s: s.key), {k: sorted(v) for k, v in sorted(tag_keys.items())},
-                   summary_codes, strata, code_scope, digest, durable, actions)
+                   summary_codes, strata, code_scope, digest, durable, actions, fanout=fanout)
 
 
 def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: list[Problem], located: dict[str, LocatedRule]) -> None:
@@ -640,6 +641,7 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     """
     definition: dict[str, Any] = {}
     actions: dict[str, tuple[int, int, str]] = {}
+    shared: list[tuple[str, dict[str, Any]]] = []   # (endpoint kind key, the pattern's test list holder)
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
             # mode a: activation a and every reference strict. Mode p is split into disjoint variants so that a
@@ -653,11 +655,13 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 pats: list[dict[str, Any]] = []
                 if r.stratum > 0:
                     pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
+                    shared.append((f"phase:{r.stratum}", pats[-1]["ph"]))
                 joins: list[dict[str, Any]] = []
                 for i, ref in enumerate(d.refs):
                     # equality tests only; the same-count join sits in the activation pattern below, under
                     # this rule's own key, so no fact ever reaches more than one join node per rule
                     pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
+                    shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
                     if ref.same_count:
                         joins.append({"cid": {f"r{i}": "cid"}})
                 # runtime.activation_facts: activations travel as properties (one per rule disjunct) of a few
@@ -670,11 +674,37 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 name = f"{r.id}#{di}{tag}"
                 definition[name] = {"all": pats}
                 actions[name] = (ri, di, "a" if tag == "a" else "p")
+    fanout = _fan_out(shared)
     # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
     # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
     definition["__guard"] = {"all": [{"g": {"$and": [{"t": "phase"}, {"n": 0}]}}]}
-    return definition, actions
+    return definition, actions, fanout
+
+
+FANOUT_LIMIT = 200   # durable_rules links at most 256 patterns (BETA_LIST_LENGTH) to one alpha node
+
+
+def _fan_out(shared: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
+    """Spread the patterns that end on the same alpha node over copies of the fact they match.
+
+    durable_rules lets one alpha node feed at most 256 patterns (ERR_RULE_BETA_LIMIT_EXCEEDED, 108). When more
+    patterns than FANOUT_LIMIT read the same finding, summary or phase, every pattern on that kind of fact
+    gets a slot test {"g": i} and the runner asserts that fact once per slot. Returns kind key -> slots."""
+    uses: dict[str, dict[str, int]] = {}
+    for kind, holder in shared:
+        chain = json.dumps(holder["$and"], sort_keys=True)
+        uses.setdefault(kind, {}).setdefault(chain, 0)
+        uses[kind][chain] += 1
+    fanout = {kind: -(-max(chains.values()) // FANOUT_LIMIT) for kind, chains in uses.items()}
+    fanout = {k: g for k, g in fanout.items() if g > 1}
+    counters: dict[str, int] = {}
+    for kind, holder in shared:
+        if kind in fanout:
+            slot = counters.get(kind, 0)
+            counters[kind] = slot + 1
+            holder["$and"].append({"g": slot % fanout[kind]})
+    return dict(sorted(fanout.items()))
 
 
 ACTIVATION_BUCKETS = 16

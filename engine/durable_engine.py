@@ -65,9 +65,22 @@ class DurableRunner:
         finally:
             self._reset()
 
+    def _copies(self, facts: list[Fact]) -> list[Fact]:
+        """One copy per slot of the facts whose patterns were fanned out (compiler._fan_out)."""
+        fan = self.program.fanout
+        if not fan:
+            return facts
+        out: list[Fact] = []
+        for f in facts:
+            t = f["t"]
+            key = f"phase:{f['n']}" if t == "phase" else (f"{t}:{f['code']}" if t in ("f", "s") else "")
+            g = fan.get(key, 1)
+            out.extend([f] if g == 1 else [{**f, "g": i} for i in range(g)])
+        return out
+
     def _assert_batch(self, facts: list[Fact]) -> None:
         """Assert a batch and drain its actions; derived facts follow in rounds, one batch per round."""
-        batch: list[Fact] = facts
+        batch: list[Fact] = self._copies(facts)
         while batch:
             text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
             code, state = _dre.assert_facts(self.handle, text)
@@ -75,7 +88,7 @@ class DurableRunner:
                 raise EngineError(f"durable_rules returned code {code} on assert")
             self._asserted.append(text)   # retracted later from the same text, newest batch first
             self._drain(state)
-            batch, self._pending = self._pending, []
+            batch, self._pending = self._copies(self._pending), []
 
     def _drain(self, state: int) -> None:
         result = _dre.start_action_for_state(self.handle, state)

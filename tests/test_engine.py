@@ -251,3 +251,27 @@ def test_the_as_of_override_changes_the_law_applied(engine: Engine) -> None:
     c = case_with([count(days=400)], as_of="2026-01-01")
     assert engine.advise(c, dt.date(1995, 1, 1))["as_of"] == "1995-01-01"
     assert "o/imm.aggravated_felony.G@0" not in findings(engine.advise(c, dt.date(1995, 1, 1)))
+
+
+def test_hundreds_of_rules_reading_one_finding_fan_out_and_still_agree(tmp_path_factory: Any) -> None:
+    # durable_rules links at most 256 patterns to one alpha node; 300 readers of imm.cimt must still work
+    many = "".join(f"""
+  - id: t.chain.reader-{i}
+    title: Reader {i}
+    status: draft
+    certainty: clear
+    scope: count
+    citations: [{{cite: "Test Code § {i}(a)"}}]
+    when: {{finding: imm.cimt}}
+    then: {{code: imm.r{i}, kind: classification, domain: immigration, severity: info, title: Reader, summary: "sum", explanation: "why"}}""" for i in range(300))
+    root = make_rules(tmp_path_factory.mktemp("fan"), RULES + many, PARAMS)
+    ps = load_all(root)
+    durable, plain = Engine(ps, "durable"), Engine(ps, "plain")
+    c = case_with([count(elements=["assault"]), count(elements=["assault"], cimt=None)])
+    prog = durable.program("US-CA", 9, dt.date(2026, 11, 26))
+    assert prog.fanout == {"f:imm.cimt": 2}
+    a, b = durable.advise(c), plain.advise(c)
+    a["engine"] = b["engine"] = None
+    assert a == b
+    f = findings(a)
+    assert f["o/imm.r299@0"]["status"] == "applies" and f["o/imm.r299@1"]["status"] == "possible"
