@@ -629,7 +629,7 @@ def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: lis
 
 
 # ---------------------------------------------------------------- durable_rules JSON
-def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]]]:
+def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]], dict[str, int]]:
     """One durable rule per (rule, disjunct, mode).
 
     The fact tests of a disjunct reach durable_rules as an activation fact {t: w, k, cid, st} that the
