@@ -175,7 +175,8 @@ class Catalogs:
             values["count.offense.inchoate"] = "none"
         if "count.offense.elements" in values:
             values["count.offense.elements_unresolved"] = unresolved_elements
-        if "count.offense.cimt" in values or cimt_unresolved:
+        if entry is not None or "count.offense.cimt" in values:
+            # true only when some prong of a divisible statute is a CIMT and the record names none
             values["count.offense.cimt_unresolved"] = cimt_unresolved
         title = offense.title or (entry.title if entry and entry.title else offense.statute)
         citation = entry.citation if entry else offense.statute
