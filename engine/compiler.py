@@ -24,9 +24,10 @@ from .expr import parse as parse_expr
 from .facts import FACTS, FactSpec
 from .packs import CERTAINTY_ORDER, Conclusion, LocatedRule, Pack
 
-FIELD_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "has", "has_any", "has_all", "known")
+FIELD_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "has", "has_any", "has_all", "known", "starts_with")
 COUNT_OPS = ("eq", "lt", "le", "gt", "ge")
-NEG_OP = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "exists": "missing", "missing": "exists"}
+NEG_OP = {"eq": "ne", "ne": "eq", "lt": "ge", "ge": "lt", "le": "gt", "gt": "le", "exists": "missing", "missing": "exists",
+          "prefix": "not_prefix", "not_prefix": "prefix"}
 
 
 # ---------------------------------------------------------------- condition trees (after parsing)
@@ -357,6 +358,13 @@ class _Parser:
         if op in ("has", "has_any", "has_all"):
             self.err(loc, f"{op} works on list facts; {spec.path} is a {spec.type}")
             return None
+        if op == "starts_with":   # e.g. every statute of a code chapter: {fact: count.offense.statute, starts_with: "PC 22."}
+            prefixes = value if isinstance(value, list) else [value]
+            if spec.type != "str" or not prefixes or not all(isinstance(x, str) and x for x in prefixes):
+                self.err(loc, "starts_with takes text (or a list of texts) and works on text facts such as count.offense.statute")
+                return None
+            leaves = [PLeaf(Leaf(spec.scope, key, "not_prefix" if negate else "prefix", x, paths)) for x in prefixes]
+            return leaves[0] if len(leaves) == 1 else PTree("all" if negate else "any", leaves)
         if op in ("in", "not_in"):
             if not isinstance(value, list) or not value:
                 self.err(loc, f"{op} takes a non-empty list")
@@ -394,7 +402,11 @@ class _Parser:
             return None
         extra = set(raw) - {"fact", "plus"}
         plus = raw.get("plus") or {}
-        if extra or not isinstance(plus, dict) or set(plus) - {"years", "months", "days"} or not all(isinstance(x, int) for x in plus.values()):
+        if isinstance(plus, dict):   # an offset may be a dated parameter: {years: {param: NAME}}
+            plus = {k: self._value(v, loc + ("plus", k)) for k, v in plus.items()}
+            if any(v is _BAD for v in plus.values()):
+                return None
+        if extra or not isinstance(plus, dict) or set(plus) - {"years", "months", "days"} or not all(isinstance(x, int) and not isinstance(x, bool) for x in plus.values()):
             self.err(loc, "compare with {fact: PATH, plus: {years: N, months: N, days: N}}")
             return None
         numeric = ("date", "int", "number")
@@ -544,6 +556,11 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
             spec = FactSpec(dfact.path, dfact.type, "cnt" if dfact.path.startswith("count.") else "opt")
             if dfact.path in facts:
                 problems.append(Problem(file, line, dfact.path, "a derived fact cannot redefine an existing fact"))
+                continue
+
+            eff = dfact.effective
+            if eff is not None and not check_all and (on < eff.from_ or (eff.to is not None and on >= eff.to)):
+                facts[dfact.path] = spec   # known to conditions, never computed: unknown on this date
                 continue
 
             def derr(msg: str, file: str = file, line: int = line, path: str = dfact.path) -> None:

@@ -114,6 +114,7 @@ class RuleFile(M):
 class DerivedFact(M):
     path: str = Field(pattern=r"^(client|case|option|count)\.[a-z0-9_.]+$")
     type: Literal["number", "int"] = "number"
+    effective: Optional[Effective] = None   # outside these dates the fact is unknown
     description: str = Field(min_length=3)
     value: Any
     cite: str = Field(min_length=3)

@@ -36,7 +36,8 @@ def _shift(v: Any, s: Synthetic) -> Any:
     return v + s.days
 
 
-_PY = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+_PY = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+       "prefix": lambda a, b: str(a).startswith(b), "not_prefix": lambda a, b: not str(a).startswith(b)}
 
 
 def _encode_value(v: Any) -> Any:

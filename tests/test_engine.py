@@ -275,3 +275,72 @@ def test_hundreds_of_rules_reading_one_finding_fan_out_and_still_agree(tmp_path_
     assert a == b
     f = findings(a)
     assert f["o/imm.r299@0"]["status"] == "applies" and f["o/imm.r299@1"]["status"] == "possible"
+
+
+EXTRAS = """\
+  - id: t.chain.chapter
+    title: Any statute of chapter 22
+    status: draft
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 22.01(a)"}]
+    when: {fact: count.offense.statute, starts_with: ["PC 22.", "PC 23."]}
+    then: {code: imm.r_chapter, kind: classification, domain: immigration, severity: info, title: Chapter, summary: "sum", explanation: "why"}
+  - id: t.chain.window-param
+    title: Committed within a parameter's years of admission
+    status: draft
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 1(b)"}]
+    when: {fact: count.committed_on, lt: {fact: client.immigration.admission_date, plus: {years: {param: window_years}}}}
+    then: {code: imm.r_window, kind: classification, domain: immigration, severity: info, title: Window, summary: "sum", explanation: "why"}
+  - id: t.chain.derived-reader
+    title: Reads a derived fact
+    status: draft
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 1(c)"}]
+    when: {fact: count.double_days, ge: 100}
+    then: {code: imm.r_derived, kind: classification, domain: immigration, severity: info, title: Derived, summary: "sum", explanation: "why"}
+"""
+EXTRA_PARAMS = """\
+  window_years:
+    description: years
+    unit: years
+    values:
+      - {from: 1990-01-01, value: 5, cite: "Test Code § 1(b)"}
+"""
+DERIVED = """\
+derived:
+  - path: count.double_days
+    description: twice the custody term
+    value: {mul: [{fact: count.sentence.custody_days}, 2]}
+    cite: "Test Code § 1(c)"
+    effective: {from: 2020-01-01}
+"""
+
+
+@pytest.fixture(params=["durable", "plain"])
+def extras(request: Any, tmp_path_factory: Any) -> Engine:
+    root = make_rules(tmp_path_factory.mktemp("x"), RULES + EXTRAS, PARAMS + EXTRA_PARAMS, {"derived.yaml": DERIVED})
+    return Engine(load_all(root), request.param)
+
+
+def test_starts_with_matches_a_chapter_of_statutes(extras: Engine) -> None:
+    hit = dict(count(), offense={"statute": "PC 22.01(a)(1)", "elements": []})
+    miss = dict(count(), offense={"statute": "PC 31.03", "elements": []})
+    assert "o/imm.r_chapter@0" in findings(extras.advise(case_with([hit])))
+    assert "o/imm.r_chapter@0" not in findings(extras.advise(case_with([miss])))
+
+
+def test_a_date_offset_can_be_a_dated_parameter(extras: Engine) -> None:
+    assert "o/imm.r_window@0" in findings(extras.advise(case_with([count(committed="2024-12-31")])))
+    assert "o/imm.r_window@0" not in findings(extras.advise(case_with([count(committed="2025-01-01")])))
+
+
+def test_a_derived_fact_outside_its_effective_dates_is_unknown(extras: Engine) -> None:
+    now = findings(extras.advise(case_with([count(days=60)], as_of="2026-01-01")))
+    before = findings(extras.advise(case_with([count(days=60)], as_of="2019-06-01")))
+    assert now["o/imm.r_derived@0"]["status"] == "applies"
+    assert before["o/imm.r_derived@0"]["status"] == "possible"
+    assert before["o/imm.r_derived@0"]["missing_facts"] == ["counts[0].double_days"]
