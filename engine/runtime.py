@@ -36,8 +36,17 @@ def _shift(v: Any, s: Synthetic) -> Any:
     return v + s.days
 
 
-_PY = {"eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
-       "prefix": lambda a, b: str(a).startswith(b), "not_prefix": lambda a, b: not str(a).startswith(b)}
+def _prefix(a: Any, b: Any) -> bool:
+    return str(a).startswith(str(b))
+
+
+def _not_prefix(a: Any, b: Any) -> bool:
+    return not str(a).startswith(str(b))
+
+
+_PY: dict[str, Callable[[Any, Any], Any]] = {
+    "eq": operator.eq, "ne": operator.ne, "lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge,
+    "prefix": _prefix, "not_prefix": _not_prefix}
 
 
 def _encode_value(v: Any) -> Any:

@@ -118,7 +118,7 @@ def rule(id: str, when: str, code: str = "imm.cimt", scope: str = "count") -> st
 
 @pytest.mark.parametrize("when, message", [
     ("{fact: count.dispositon, eq: conviction}", "unknown fact 'count.dispositon' (did you mean 'count.disposition'?)"),
-    ("{fact: count.disposition, eqq: conviction}", "unknown operator 'eqq'; expected one of eq, ne, lt, le, gt, ge, in, not_in, has, has_any, has_all, known (did you mean 'eq'?)"),
+    ("{fact: count.disposition, eqq: conviction}", "unknown operator 'eqq'; expected one of eq, ne, lt, le, gt, ge, in, not_in, has, has_any, has_all, known, starts_with (did you mean 'eq'?)"),
     ("{fact: count.disposition, eq: convicted}", "'convicted' is not a value of count.disposition"),
     ("{fact: count.offense.elements, has: thef}", "unknown element tag 'thef' (did you mean 'theft'?)"),
     ("{finding: imm.cmt}", "no rule concludes the code 'imm.cmt' (did you mean 'imm.cimt'?)"),
