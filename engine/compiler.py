@@ -18,11 +18,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Optional, Union
 
+from .catalog import CERTAINTY_ORDER
 from .errors import Problem, nearest
 from .expr import Expr
 from .expr import parse as parse_expr
 from .facts import FACTS, FactSpec
-from .packs import CERTAINTY_ORDER, Conclusion, LocatedRule, Pack
+from .packs import Conclusion, LocatedRule, Pack
 
 FIELD_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "has", "has_any", "has_all", "known", "starts_with")
 COUNT_OPS = ("eq", "lt", "le", "gt", "ge")

@@ -11,14 +11,14 @@ from typing import Any, Optional, Protocol
 
 from . import __version__
 from . import casefile as cf
-from .catalog import Catalogs
+from .catalog import CERTAINTY_ORDER, Catalogs
 from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .expr import evaluate as eval_expr
 from .expr import facts_of
 from .expr import show as show_expr
 from .facts import CountFacts, build, count_path
-from .packs import CERTAINTY_ORDER, SEVERITY_ORDER, PackSet
+from .packs import SEVERITY_ORDER, PackSet
 from .runtime import Fact, Firing, conj_paths, encode, tri
 
 DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
@@ -102,13 +102,13 @@ class Engine:
     # ---------------------------------------------------------------- the whole case
     def _option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> tuple[dict[str, Any], OptionRun]:
         run = self.run_option(case, option, on, circuit)
-        findings = assemble(run, option.id, self.packset.questions)
+        findings = assemble(run, option.id)
         return {
             "id": option.id,
             "label": option.label or option.id,
-            "counts": [count_summary(c, run.opt_values) for c in run.counts if not c.cid.startswith("h")],
+            "counts": [count_summary(c) for c in run.counts if not c.cid.startswith("h")],
             "findings": findings,
-            "questions": questions(findings, run, self.packset.questions),
+            "questions": questions(findings, self.packset.questions),
             "financial": financial(findings, run.opt_values),
             "alternatives": [],
         }, run
@@ -153,7 +153,7 @@ class Engine:
             "packs": [{"id": p.id, "version": p.manifest.version, "current_through": p.manifest.current_through.isoformat(),
                        "digest": p.digest} for p in sorted(self.packset.packs, key=lambda p: p.id) if p.id in used_packs],
             "client": client_summary(case),
-            "history": [count_summary(c, {}) for c in (run.counts if case.options else []) if c.cid.startswith("h")],
+            "history": [count_summary(c) for c in (run.counts if case.options else []) if c.cid.startswith("h")],
             "options": options,
             "comparison": compare(options, case.client.priorities),
             "warnings": warnings,
@@ -174,7 +174,7 @@ def client_summary(case: cf.CaseFile) -> dict[str, Any]:
     }
 
 
-def count_summary(c: CountFacts, _opt: dict[str, Any]) -> dict[str, Any]:
+def count_summary(c: CountFacts) -> dict[str, Any]:
     v = c.values
     return {
         "ref": count_path(c.cid, "count.")[:-1],
@@ -201,7 +201,7 @@ def _finding_id(option_id: str, code: str, cid: str) -> str:
     return f"{option_id}/{code}" if cid == "*" else f"{option_id}/{code}@{cid}"
 
 
-def assemble(run: OptionRun, option_id: str, question_texts: dict[str, str]) -> list[dict[str, Any]]:
+def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
     prog = run.program
     derived_sources = {d.spec.path: facts_of(d.expr) for d in prog.derived}
     cnt_by_id = {c.cid: c for c in run.counts}
@@ -360,14 +360,19 @@ def financial(findings: list[dict[str, Any]], opt_values: dict[str, Any]) -> dic
             "items": items, "ability_to_pay": atp}
 
 
+def generic_fact(path: str) -> str:
+    """counts[0].record.loss_amount -> count.record.loss_amount (the fact model's path)."""
+    if path.startswith(("counts[", "history[")):
+        return "count." + path.split("].", 1)[1]
+    return path
+
+
 def _question_for(path: str, texts: dict[str, str]) -> str:
-    generic = path
-    if path.startswith("counts[") or path.startswith("history["):
-        generic = "count." + path.split("].", 1)[1]
+    generic = generic_fact(path)
     return texts.get(generic, f"What is {generic.replace('.', ' ').replace('_', ' ')}?")
 
 
-def questions(findings: list[dict[str, Any]], run: OptionRun, texts: dict[str, str]) -> list[dict[str, Any]]:
+def questions(findings: list[dict[str, Any]], texts: dict[str, str]) -> list[dict[str, Any]]:
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     table: dict[str, dict[str, Any]] = {}
     for f in findings:
@@ -380,8 +385,8 @@ def questions(findings: list[dict[str, Any]], run: OptionRun, texts: dict[str, s
                 q["stakes"] = f["severity"]
     for q in table.values():
         if q["fact"].startswith(("counts[", "history[")):
-            head = q["fact"].split("]", 1)[0] + "]"
-            q["ask"] += f" ({head.replace('counts[', 'count ').replace('history[', 'prior ').rstrip(']')})"
+            kind, index = q["fact"].split("]", 1)[0].split("[")
+            q["ask"] += f" ({'count' if kind == 'counts' else 'prior conviction'} {int(index) + 1})"   # as the memo numbers them
     return sorted(table.values(), key=lambda q: (-sev[q["stakes"]], -len(q["why"]), q["fact"]))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Optional, get_args
 
 from . import casefile as cf
-from .catalog import Catalogs, ResolvedOffense
+from .catalog import FORCE_ORDER, MENS_REA_ORDER, Catalogs, ResolvedOffense
 
 FactType = Literal["date", "int", "number", "bool", "enum", "tags", "str"]
 
@@ -34,8 +34,6 @@ def _lit(t: Any) -> tuple[str, ...]:
     return tuple(get_args(t))
 
 
-MENS_REA_ORDER = ("strict", "negligent", "reckless", "knowing", "intent")
-FORCE_ORDER = ("none", "offensive_touching", "violent")
 
 _SPECS = [
     FactSpec("case.as_of", "date", "opt"),

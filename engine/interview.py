@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Optional
 
 from .casefile import CaseFile
+from .evaluate import generic_fact
 from .facts import FACTS
 
 # derived facts are answered through the case-file field they are computed from
@@ -48,18 +49,12 @@ class BadAnswer(ValueError):
     pass
 
 
-def _generic(fact: str) -> str:
-    if fact.startswith(("counts[", "history[")):
-        return "count." + fact.split("].", 1)[1]
-    return fact
-
-
 def open_questions(result: dict[str, Any], license_codes: list[str]) -> list[Question]:
     sev = ("info", "low", "medium", "high", "critical")
     out: dict[str, Question] = {}
     for o in result["options"]:
         for q in o["questions"]:
-            generic = _generic(q["fact"])
+            generic = generic_fact(q["fact"])
             field = SOURCE_OF.get(generic, generic)
             fact = q["fact"] if field == generic else (q["fact"].split("]")[0] + "]." + field[len("count."):] if field.startswith("count.") else field)
             key = f"{o['id']}|{fact}" if fact.startswith(("counts[", "history[")) else (fact if field != "client.licenses" else generic)

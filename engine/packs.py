@@ -23,7 +23,6 @@ Domain = Literal["immigration", "employment", "licensing", "fines", "firearms", 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 Certainty = Literal["clear", "likely", "unsettled", "circuit_split"]
 SEVERITY_ORDER = ("info", "low", "medium", "high", "critical")
-CERTAINTY_ORDER = ("clear", "likely", "unsettled", "circuit_split")
 
 
 class M(BaseModel):
@@ -178,12 +177,6 @@ class Pack:
                 return v.value
         raise KeyError(f"parameter {name} has no value in force on {on.isoformat()}")
 
-    def param_cite_on(self, name: str, on: dt.date) -> str:
-        p = self.parameters[name]
-        for v in sorted(p.values, key=lambda x: x.from_, reverse=True):
-            if v.from_ <= on and (v.to is None or on < v.to):
-                return v.cite
-        return ""
 
 
 def _validate(model: type[M], src: Located, kind: str, problems: list[Problem]) -> Optional[Any]:

@@ -104,14 +104,15 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
     # the codes each serious consequence rests on, down the chain
     by_id = {f["id"]: f for f in option["findings"]}
     chain: set[str] = set()
+    seen_ids: set[str] = set()
     todo = [f["id"] for f in option["findings"] if f["code"] in serious and f["status"] == "applies"]
     while todo:
         fid = todo.pop()
-        f = by_id.get(fid)
-        if f is None or f["code"] in chain and fid not in by_id:
+        if fid in seen_ids or fid not in by_id:
             continue
-        chain.add(f["code"])
-        todo.extend(b for b in f["because"] if by_id.get(b, {}).get("code") not in chain)
+        seen_ids.add(fid)
+        chain.add(by_id[fid]["code"])
+        todo.extend(by_id[fid]["because"])
     opt_model = next(o for o in case.options if o.id == option["id"])
     candidates: list[tuple[str, dict[str, Any], int, tuple[str, ...], Any, float]] = []
     seen: set[tuple[int, tuple[str, ...], Any]] = set()
