@@ -10,6 +10,7 @@ a never-firing sink rule and a guard rule are always present; derived facts carr
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -41,6 +42,7 @@ class Leaf:
     op: str               # eq ne lt le gt ge exists missing
     value: Any
     paths: tuple[str, ...]  # the fact paths it reads (for explanations and questions)
+    dflt: Optional[bool] = None   # the value when the key is absent: a silent record resolved by the rule's burden
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class CRule:
     stratum: int = 0
     level: int = 0
     param_values: dict[str, Any] = field(default_factory=dict)
+    burden: Optional[str] = None
 
 
 @dataclass
@@ -261,7 +264,7 @@ class _Parser:
         if spec.scope == "cnt" and self.lr.rule.scope != "count":
             self.err(loc + ("fact",), f"'{path}' is a count fact; only a rule with scope: count can read it")
             return None
-        if path.startswith("count.offense."):
+        if path in CONTESTED:
             self.reads_offense = True
         ops = [k for k in c if k != "fact"]
         if len(ops) != 1:
@@ -417,7 +420,7 @@ class _Parser:
         if other.scope == "cnt" and self.lr.rule.scope != "count":
             self.err(loc, f"'{other.path}' is a count fact; only a rule with scope: count can read it")
             return None
-        if other.path.startswith("count.offense.") :
+        if other.path in CONTESTED:
             self.reads_offense = True
         scope = "cnt" if "cnt" in (spec.scope, other.scope) else "opt"
         ident = (spec.path, op, other.path, plus.get("years", 0), plus.get("months", 0), plus.get("days", 0))
@@ -429,6 +432,39 @@ class _Parser:
 
 
 _BAD = object()
+
+# the offense attributes whose classification a catalog entry's certainty qualifies (its authorities are about
+# them); a rule reading only the statute, class or maximum is as certain as the rule itself
+CONTESTED = frozenset({"count.offense.elements", "count.offense.elements_unresolved", "count.offense.mens_rea",
+                       "count.offense.force", "count.offense.cimt", "count.offense.cimt_unresolved",
+                       "count.offense.substance_schedule", "count.offense.divisible"})
+
+
+def silent_record_value(burden: Optional[str], kind: str) -> Optional[bool]:
+    """What a silent record of conviction makes a record fact's test, for a rule with this burden. Conditions are
+    in negation normal form (the parser pushes `not` down to the leaves), so a leaf that is true makes the
+    finding more likely. government: the government must prove the consequence; what the record does not
+    establish is not established (Moncrieffe v. Holder, 569 U.S. 184, 190-91 (2013)). applicant: the applicant
+    must prove eligibility; a bar the record does not rule out stands (Pereida v. Wilkinson, 592 U.S. 224
+    (2021)), and eligibility the record does not establish is not shown."""
+    if burden == "government":
+        return False
+    if burden == "applicant":
+        return kind != "relief"
+    return None
+
+
+def _resolve_silent(n: PNode, value: bool, facts: dict[str, FactSpec]) -> PNode:
+    if isinstance(n, PLeaf):
+        lf = n.leaf
+        specs = [facts.get(p) for p in lf.paths]
+        if lf.op not in ("exists", "missing") and specs and all(
+                s is not None and s.kind == "record" and not s.circumstance_specific for s in specs):
+            return PLeaf(dataclasses.replace(lf, dflt=value))
+        return n
+    if isinstance(n, PTree):
+        return PTree(n.op, [_resolve_silent(k, value, facts) for k in n.items])
+    return n
 
 
 @dataclass
@@ -505,6 +541,85 @@ def _conj(c: _Conj) -> Conj:
     return Conj(merge(c[0]), merge(c[1]), refs)
 
 
+# ---------------------------------------------------------------- burden of proof: the applicant's view
+APPLICANT = "~applicant"   # suffix of the codes and rule ids of the applicant's view (never shown as findings)
+
+
+def _refs(n: PNode) -> list[Ref]:
+    if isinstance(n, PRef):
+        return [n.ref]
+    if isinstance(n, PTree):
+        return [r for k in n.items for r in _refs(k)]
+    return []
+
+
+def _has_silent_leaf(n: PNode, facts: dict[str, FactSpec]) -> bool:
+    if isinstance(n, PLeaf):
+        return n.leaf.op not in ("exists", "missing") and bool(n.leaf.paths) and all(
+            (s := facts.get(p)) is not None and s.kind == "record" and not s.circumstance_specific for p in n.leaf.paths)
+    if isinstance(n, PTree):
+        return any(_has_silent_leaf(k, facts) for k in n.items)
+    return False
+
+
+def _rename_refs(n: PNode, codes: set[str]) -> PNode:
+    if isinstance(n, PRef):
+        return PRef(dataclasses.replace(n.ref, code=n.ref.code + APPLICANT)) if n.ref.code in codes else n
+    if isinstance(n, PTree):
+        return PTree(n.op, [_rename_refs(k, codes) for k in n.items])
+    return n
+
+
+def _burden_views(parsed: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr]]], facts: dict[str, FactSpec],
+                  code_scope: dict[str, str]) -> list[tuple[LocatedRule, _Parser, PNode, Optional[Expr], str, str]]:
+    """Each rule with its silent record facts resolved by its own burden, plus the applicant's view of the
+    findings that applicant-burden rules read.
+
+    A classification (an aggravated felony, a CIMT) is read both for removability, where the government bears
+    the burden and a silent record of conviction is the least culpable conduct (Moncrieffe v. Holder, 569 U.S.
+    184, 190-91 (2013)), and for relief, where the applicant bears it and a silent record under a divisible
+    statute does not carry it (Pereida v. Wilkinson, 592 U.S. 224 (2021)). So every finding whose rules read a
+    silent-record fact, directly or through other findings, gets a second version (code + APPLICANT) in which
+    the silence goes against the applicant: a bar stands, an eligibility is not shown. Rules with
+    `burden: applicant` read that version."""
+    producers: dict[str, list[int]] = {}
+    for i, (lr, *_rest) in enumerate(parsed):
+        producers.setdefault(lr.rule.then.code, []).append(i)
+    sensitive: set[str] = set()   # codes whose value can turn on a silent record
+    changed = True
+    while changed:
+        changed = False
+        for lr, _p, tree, _a in parsed:
+            code = lr.rule.then.code
+            if code not in sensitive and (_has_silent_leaf(tree, facts) or any(r.code in sensitive for r in _refs(tree))):
+                sensitive.add(code)
+                changed = True
+    out: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr], str, str]] = []
+    wanted: list[str] = []
+    for lr, parser, tree, amount in parsed:
+        silent = silent_record_value(lr.rule.burden, lr.rule.then.kind)
+        t = _resolve_silent(tree, silent, facts) if silent is not None else tree
+        if lr.rule.burden == "applicant":
+            t = _rename_refs(t, sensitive)
+            wanted.extend(r.code[: -len(APPLICANT)] for r in _refs(t) if r.code.endswith(APPLICANT))
+        out.append((lr, parser, t, amount, lr.rule.id, lr.rule.then.code))
+    made: set[str] = set()
+    while wanted:
+        code = wanted.pop()
+        if code in made:
+            continue
+        made.add(code)
+        code_scope[code + APPLICANT] = code_scope.get(code, "count")
+        for i in producers.get(code, []):
+            lr, parser, tree, amount = parsed[i]
+            value = silent_record_value("applicant", lr.rule.then.kind)
+            assert value is not None
+            t = _rename_refs(_resolve_silent(tree, value, facts), sensitive)
+            wanted.extend(r.code[: -len(APPLICANT)] for r in _refs(t) if r.code.endswith(APPLICANT))
+            out.append((lr, parser, t, amount, lr.rule.id + APPLICANT, code + APPLICANT))
+    return out
+
+
 # ---------------------------------------------------------------- selection and compilation
 def applicable_packs(packs: list[Pack], jurisdiction: str) -> list[Pack]:
     return [p for p in packs if p.manifest.domain != "offenses" and p.manifest.jurisdiction in ("US", jurisdiction)]
@@ -571,7 +686,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
             if e is not None:
                 facts[dfact.path] = spec
                 derived.append(Derived(spec, e, pack.id, dfact.cite))
-    rules: list[CRule] = []
+    parsed_rules: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr]]] = []
     for lr in chosen:
         when = _check_date(lr, on) if check_all else on
         parser = _Parser(lr, when, problems, code_scope, synthetic, tag_keys, vocab_tags, facts)
@@ -586,14 +701,20 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
                 continue
         if parsed is None:
             continue
-        disjuncts = [_conj(c) for c in _dnf(parsed)]
-        rules.append(CRule(lr.rule.id, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
+        parsed_rules.append((lr, parser, parsed, amount))
+    rules: list[CRule] = []
+    located = {lr.rule.id: lr for lr in chosen}
+    for lr, parser, tree, amount, rid, code in _burden_views(parsed_rules, facts, code_scope):
+        located.setdefault(rid, lr)
+        disjuncts = [_conj(c) for c in _dnf(tree)]
+        rules.append(CRule(rid, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
                            [c.model_dump(exclude_none=True) for c in lr.rule.citations], lr.rule.then, disjuncts,
-                           parser.reads_offense, lr.rule.then.code, amount, param_values=parser.params))
+                           parser.reads_offense, code, amount, param_values=parser.params,
+                           burden=lr.rule.burden if rid == lr.rule.id else "applicant"))
     by_code: dict[str, list[CRule]] = {}
     for r in rules:
         by_code.setdefault(r.produces, []).append(r)
-    _stratify(rules, by_code, problems, {lr.rule.id: lr for lr in chosen})
+    _stratify(rules, by_code, problems, located)
     if problems:
         raise CompileError(problems)
     summary_codes: dict[str, int] = {}

@@ -12,14 +12,14 @@ from typing import Any, Optional, Protocol
 from . import __version__
 from . import casefile as cf
 from .catalog import CERTAINTY_ORDER, Catalogs
-from .compiler import CompileError, Program, applicable_packs, certainty_max, compile_program
+from .compiler import APPLICANT, CompileError, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .expr import evaluate as eval_expr
 from .expr import facts_of
 from .expr import show as show_expr
-from .facts import CountFacts, build, count_path
+from .facts import FACTS, CountFacts, build, count_path
 from .packs import SEVERITY_ORDER, PackSet
-from .runtime import Fact, Firing, conj_paths, encode, tri
+from .runtime import Fact, Firing, Trace, conj_paths, encode, tri
 
 DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
                 "driving", "registration", "education", "family", "relief")
@@ -102,15 +102,18 @@ class Engine:
     # ---------------------------------------------------------------- the whole case
     def _option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> tuple[dict[str, Any], OptionRun]:
         run = self.run_option(case, option, on, circuit)
-        findings = assemble(run, option.id)
+        findings, applicant_view = split_views(assemble(run, option.id))
         return {
             "id": option.id,
             "label": option.label or option.id,
             "counts": [count_summary(c) for c in run.counts if not c.cid.startswith("h")],
             "findings": findings,
             "questions": questions(findings, self.packset.questions),
+            "counsel_questions": questions(findings, self.packset.questions, "counsel"),
+            "record_instructions": record_instructions(run, option.id, findings, self.packset.record_labels),
             "financial": financial(findings, run.opt_values),
             "alternatives": [],
+            "applicant_view": applicant_view,
         }, run
 
     def evaluate_option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> dict[str, Any]:
@@ -220,13 +223,17 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
         because: list[str] = []
         facts: dict[str, Any] = {}
         missing: list[str] = []
+        silent: list[str] = []    # record facts whose silence the rule's burden decided
         best_cert = None
         for f in chosen:
             r = prog.rules[f.rule]
             d = r.disjuncts[f.disjunct]
             cert = r.certainty
             cnt = cnt_by_id.get(f.cid)
-            if r.reads_offense and cnt is not None and cnt.values.get("count.offense.certainty"):
+            # a catalog entry's certainty is about the immigration classification of the statute: it qualifies
+            # the immigration findings that read the contested attributes, not a fine or a license rule
+            if (r.reads_offense and r.then.domain == "immigration" and cnt is not None
+                    and cnt.values.get("count.offense.certainty")):
                 cert = certainty_max(cert, cnt.values["count.offense.certainty"])
             for code, rcid, _st, _by in f.refs:
                 rid = _finding_id(option_id, code, rcid)
@@ -234,6 +241,7 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
                     because.append(rid)
                 dep = done.get(rid)
                 if dep is not None:
+                    silent.extend(m for m in dep["silent_record"] if m not in silent)
                     cert = certainty_max(cert, dep["certainty"])
                     if status_mode == "p" and dep["status"] == "possible":
                         missing.extend(m for m in dep["missing_facts"] if m not in missing)
@@ -252,15 +260,19 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
                                 because.append(dep["id"])
                             if status_mode == "p" and dep["status"] == "possible":
                                 missing.extend(m for m in dep["missing_facts"] if m not in missing)
+            trace = Trace()
+            tri(d.opt, run.opt_fact, trace)
+            if cnt is not None:
+                tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), trace)
+            known = {**run.opt_values, **(cnt.values if cnt else {})}
+            for p in sorted(trace.resolved):
+                m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
+                if m not in silent:
+                    silent.append(m)
             if status_mode == "p":
-                local: set[str] = set()
-                tri(d.opt, run.opt_fact, local)
-                if cnt is not None:
-                    tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), local)
                 # a comparison between two facts names both; only the unknown ones are asked, and a derived
                 # fact is asked through the facts it is computed from
-                known = {**run.opt_values, **(cnt.values if cnt else {})}
-                unknown = sorted(_unknown_sources(local, known, derived_sources))
+                unknown = sorted(_unknown_sources(trace.missing, known, derived_sources))
                 for p in unknown:
                     m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
                     if m not in missing:
@@ -285,9 +297,7 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
             value = eval_expr(rule.amount, vals, counts_vals)
             amount = float(value.quantize(Decimal("0.01"))) if value is not None else None
             arithmetic = show_expr(rule.amount, vals, counts_vals) + (f" = {value:,.2f}" if value is not None else " (unknown)")
-        padilla = None
-        if then.domain == "immigration" and then.kind == "consequence":
-            padilla = "clear" if (then.padilla != "risk" and best_cert == "clear" and status_mode == "a") else "risk"
+        padilla = padilla_label(then.domain, then.kind, then.mandatory, status_mode == "a", best_cert)
         mitigations: list[str] = []
         checklist: list[str] = []
         citations: list[dict[str, Any]] = []
@@ -318,6 +328,8 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
             "because": sorted(because),
             "facts": dict(sorted(facts.items())),
             "missing_facts": sorted(missing),
+            "burden": rule.burden,
+            "silent_record": sorted(silent),
             "mitigations": mitigations,
             "record_checklist": checklist,
             "amount": amount,
@@ -328,6 +340,27 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     dom = {d: i for i, d in enumerate(DOMAIN_ORDER)}
     return sorted(done.values(), key=lambda x: (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"]))
+
+
+def split_views(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The findings, and the applicant's view of the classifications that relief rules read (compiler.APPLICANT):
+    a finding of the second list is what the applicant would have to disprove on this record."""
+    own = [f for f in findings if not f["code"].endswith(APPLICANT)]
+    view = [f for f in findings if f["code"].endswith(APPLICANT)]
+    for f in view:
+        f["code"] = f["code"][: -len(APPLICANT)]
+        f["view"] = "applicant"
+    return own, view
+
+
+def padilla_label(domain: str, kind: str, mandatory: bool, applies: bool, certainty: str) -> Optional[str]:
+    """How to advise an immigration consequence under Padilla v. Kentucky, 559 U.S. 356, 368-69 (2010): `clear`
+    (the consequence is truly clear: advise that it will follow) when it applies, is automatic by law and the
+    law is clear for this finding; otherwise `risk` (advise that the plea may carry it). Follows from the
+    finding's status, certainty and whether the consequence is mandatory, so the labels never contradict."""
+    if domain != "immigration" or kind != "consequence":
+        return None
+    return "clear" if (applies and mandatory and certainty == "clear") else "risk"
 
 
 def _unknown_sources(paths: set[str], known: dict[str, Any], derived: dict[str, list[str]]) -> set[str]:
@@ -372,14 +405,35 @@ def _question_for(path: str, texts: dict[str, str]) -> str:
     return texts.get(generic, f"What is {generic.replace('.', ' ').replace('_', ' ')}?")
 
 
-def questions(findings: list[dict[str, Any]], texts: dict[str, str]) -> list[dict[str, Any]]:
+def _fact_kind(path: str) -> str:
+    spec = FACTS.get(generic_fact(path))
+    kind = spec.kind if spec is not None else "client"
+    if path.startswith("history[") and kind in ("plea", "record"):
+        return "prior_record"   # what a past judgment says: obtain the certified record
+    return kind
+
+
+COUNSEL_KINDS = {"plea": "negotiation", "record": "record", "classification": "classification",
+                 "prior_record": "prior_record"}
+
+
+def questions(findings: list[dict[str, Any]], texts: dict[str, str], audience: str = "client") -> list[dict[str, Any]]:
+    """The unknown facts that decide the `possible` findings, each once with the findings it decides and the
+    worst severity among them, worst first. audience `client`: the facts the client knows (the questions to
+    ask the client); `counsel`: the plea terms to negotiate, what the record of conviction will say, the
+    classification of a statute and the prior record to obtain, each with its `kind`."""
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     table: dict[str, dict[str, Any]] = {}
     for f in findings:
         if f["status"] != "possible":
             continue
         for m in f["missing_facts"]:
+            kind = _fact_kind(m)
+            if (kind in COUNSEL_KINDS) != (audience == "counsel"):
+                continue
             q = table.setdefault(m, {"fact": m, "ask": _question_for(m, texts), "why": [], "stakes": "info"})
+            if audience == "counsel":
+                q["kind"] = COUNSEL_KINDS[kind]
             q["why"].append(f["id"])
             if sev[f["severity"]] > sev[q["stakes"]]:
                 q["stakes"] = f["severity"]
@@ -388,6 +442,80 @@ def questions(findings: list[dict[str, Any]], texts: dict[str, str]) -> list[dic
             kind, index = q["fact"].split("]", 1)[0].split("[")
             q["ask"] += f" ({'count' if kind == 'counts' else 'prior conviction'} {int(index) + 1})"   # as the memo numbers them
     return sorted(table.values(), key=lambda q: (-sev[q["stakes"]], -len(q["why"]), q["fact"]))
+
+
+MONCRIEFFE = "Moncrieffe v. Holder, 569 U.S. 184, 190-91 (2013)"
+PEREIDA = "Pereida v. Wilkinson, 592 U.S. 224 (2021)"
+
+
+def _count_label(path: str) -> str:
+    kind, index = path.split("]", 1)[0].split("[")
+    return f"{'count' if kind == 'counts' else 'prior conviction'} {int(index) + 1}"
+
+
+def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """What counsel must keep out of, or put into, the record of conviction, from the burden of proof.
+
+    `keep_silent`: a removability finding the government cannot make because the record does not establish a
+    fact (the rule would otherwise be `possible`); it stays unmade only while the record stays silent.
+    `establish`: a bar that stands because the applicant cannot show, on a silent record, the fact that would
+    lift it."""
+    prog = run.program
+    fired: dict[tuple[str, str], str] = {}
+    for f in run.firings:
+        key = (prog.rules[f.rule].produces, f.cid)
+        fired[key] = "a" if f.mode == "a" or fired.get(key) == "a" else "p"
+    codes_any = {c for c, _ in fired}
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(kind: str, path: str, f_title: str, code: str, cite: str) -> None:
+        generic = generic_fact(path)
+        item = out.setdefault((kind, path), {"kind": kind, "fact": path, "label": labels.get(generic, generic),
+                                             "count": _count_label(path), "codes": [], "titles": [], "authority": cite})
+        if code not in item["codes"]:
+            item["codes"].append(code)
+            item["titles"].append(f_title)
+
+    for ri, rule in enumerate(prog.rules):
+        if rule.burden != "government" or rule.id.endswith(APPLICANT):
+            continue
+        for di, d in enumerate(rule.disjuncts):
+            targets = [("*", None)] if rule.scope == "option" else [(c.cid, c) for c in run.counts]
+            for cid, cnt in targets:
+                if (rule.produces, cid) in fired:
+                    continue
+                what_if = Trace(burden=False)
+                if tri(d.opt, run.opt_fact, what_if) is False:
+                    continue
+                cfact = next((x for x in run.cnt_facts if x["cid"] == cid), None)
+                if cfact is not None and tri(d.cnt, cfact, what_if) is False:
+                    continue
+                if not all(_ref_could_hold(ref, cid, fired, codes_any) for ref in d.refs):
+                    continue
+                record = [p for p in what_if.missing if prog.facts[p].kind == "record"]
+                if not record or len(record) != len(what_if.missing):
+                    continue   # something else is unknown too: the finding is reported as possible
+                for p in sorted(record):
+                    add("keep_silent", count_path(cid, p), rule.then.title, rule.produces, MONCRIEFFE)
+    for f in findings:
+        if f["status"] == "applies" and f["silent_record"] and f["kind"] != "relief" and (
+                f["burden"] == "applicant" or any(APPLICANT in b for b in f["because"])):
+            for p in f["silent_record"]:
+                add("establish", p, f["title"], f["code"], PEREIDA)
+    return sorted(out.values(), key=lambda i: (i["kind"], i["fact"]))
+
+
+def _ref_could_hold(ref: Any, cid: str, fired: dict[tuple[str, str], str], codes_any: set[str]) -> bool:
+    if ref.kind == "pos":
+        if ref.star:
+            return (ref.code, "*") in fired
+        return (ref.code, cid) in fired if ref.same_count else ref.code in codes_any
+    if ref.kind == "neg":
+        key = (ref.code, cid) if ref.same_count else None
+        if key is not None:
+            return fired.get(key) != "a"
+        return not any(st == "a" for (c, _), st in fired.items() if c == ref.code)
+    return True
 
 
 def _sev_label(v: int) -> str:

@@ -14,6 +14,14 @@ from . import casefile as cf
 from .catalog import FORCE_ORDER, MENS_REA_ORDER, Catalogs, ResolvedOffense
 
 FactType = Literal["date", "int", "number", "bool", "enum", "tags", "str"]
+# Who decides a fact, and so where an unknown one goes (docs/rule-authoring.md, "Who decides an unknown"):
+#   client: the client knows it (status, dates, licenses, benefits): a question to the client
+#   plea: a term counsel negotiates (sentence, disposition, plea): a negotiation instruction
+#   record: what the record of conviction establishes (substance, remuneration, victim's age): counsel controls
+#     it; a rule that declares a burden resolves a silent record by it, others report it as counsel's item
+#   classification: what the statute is (catalog or the given elements): an open legal question for counsel
+#   case: set by the case file itself
+FactKind = Literal["client", "plea", "record", "classification", "case"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,11 @@ class FactSpec:
     choices: tuple[str, ...] = ()   # enum values, or the closed vocabulary of a tags fact
     ordered: bool = False           # choices are in increasing order (lt/ge allowed)
     open_vocabulary: bool = False   # tags whose values come from the packs (license types, elements)
+    kind: FactKind = "client"
+    # record facts the law proves with any reliable evidence, not only the record of conviction (the
+    # circumstance-specific approach of Nijhawan v. Holder, 557 U.S. 29, 38-40 (2009)): a silent record does
+    # not decide them, so they stay `possible` even under a burden
+    circumstance_specific: bool = False
 
     @property
     def key(self) -> str:
@@ -36,9 +49,9 @@ def _lit(t: Any) -> tuple[str, ...]:
 
 
 _SPECS = [
-    FactSpec("case.as_of", "date", "opt"),
-    FactSpec("case.jurisdiction", "str", "opt"),
-    FactSpec("case.circuit", "int", "opt"),
+    FactSpec("case.as_of", "date", "opt", kind="case"),
+    FactSpec("case.jurisdiction", "str", "opt", kind="case"),
+    FactSpec("case.circuit", "int", "opt", kind="case"),
     FactSpec("client.birth_date", "date", "opt"),
     FactSpec("client.age", "int", "opt"),
     FactSpec("client.immigration.status", "enum", "opt", _lit(cf.Status)),
@@ -60,51 +73,51 @@ _SPECS = [
     FactSpec("client.finances.household_size", "int", "opt"),
     FactSpec("client.civic.registered_voter", "bool", "opt"),
     FactSpec("client.civic.owns_firearm", "bool", "opt"),
-    FactSpec("option.count_total", "int", "opt"),
-    FactSpec("count.source", "enum", "cnt", ("option", "history")),
+    FactSpec("option.count_total", "int", "opt", kind="case"),
+    FactSpec("count.source", "enum", "cnt", ("option", "history"), kind="case"),
     FactSpec("count.age_at_offense", "int", "cnt"),
     FactSpec("count.committed_on", "date", "cnt"),
     FactSpec("count.convicted_on", "date", "cnt"),
-    FactSpec("count.disposition", "enum", "cnt", _lit(cf.HistoryDisposition)),
-    FactSpec("count.plea", "enum", "cnt", _lit(cf.Plea)),
-    FactSpec("count.offense.statute", "str", "cnt"),
-    FactSpec("count.offense.jurisdiction", "str", "cnt"),
-    FactSpec("count.offense.class", "enum", "cnt", _lit(cf.OffenseClass)),
-    FactSpec("count.offense.max_days", "int", "cnt"),
-    FactSpec("count.offense.elements", "tags", "cnt", open_vocabulary=True),
-    FactSpec("count.offense.elements_unresolved", "tags", "cnt", open_vocabulary=True),
-    FactSpec("count.offense.mens_rea", "enum", "cnt", MENS_REA_ORDER, ordered=True),
-    FactSpec("count.offense.force", "enum", "cnt", FORCE_ORDER, ordered=True),
-    FactSpec("count.offense.divisible", "bool", "cnt"),
-    FactSpec("count.offense.prong", "str", "cnt"),
-    FactSpec("count.offense.inchoate", "enum", "cnt", _lit(cf.Inchoate)),
-    FactSpec("count.offense.cimt", "bool", "cnt"),
-    FactSpec("count.offense.cimt_unresolved", "bool", "cnt"),
-    FactSpec("count.offense.substance_schedule", "enum", "cnt", _lit(cf.Schedule)),
-    FactSpec("count.offense.certainty", "enum", "cnt", _lit(cf.Certainty)),
-    FactSpec("count.offense.in_catalog", "bool", "cnt"),
-    FactSpec("count.record.loss_amount", "number", "cnt"),
-    FactSpec("count.record.substance", "str", "cnt"),
-    FactSpec("count.record.quantity_grams", "number", "cnt"),
-    FactSpec("count.record.personal_use", "bool", "cnt"),
-    FactSpec("count.record.remuneration", "enum", "cnt", _lit(cf.YesNo)),
-    FactSpec("count.record.recidivism_found", "bool", "cnt"),
-    FactSpec("count.record.victim_age", "int", "cnt"),
-    FactSpec("count.record.victim_relationship", "enum", "cnt", _lit(cf.Relationship)),
-    FactSpec("count.record.firearm", "bool", "cnt"),
-    FactSpec("count.record.commercial_vehicle", "bool", "cnt"),
-    FactSpec("count.record.bac", "number", "cnt"),
-    FactSpec("count.record.on_public_housing_premises", "bool", "cnt"),
-    FactSpec("count.record.protection_order_violation_found", "bool", "cnt"),
-    FactSpec("count.record.underlying_max_days", "int", "cnt"),
-    FactSpec("count.record.underlying_felony", "bool", "cnt"),
-    FactSpec("count.sentence.custody_days", "int", "cnt"),
-    FactSpec("count.sentence.suspended_days", "int", "cnt"),
-    FactSpec("count.sentence.confined_days", "int", "cnt"),
-    FactSpec("count.sentence.probation_months", "int", "cnt"),
-    FactSpec("count.sentence.fine", "number", "cnt"),
-    FactSpec("count.sentence.restitution", "number", "cnt"),
-    FactSpec("count.sentence.registration", "enum", "cnt", _lit(cf.Registration)),
+    FactSpec("count.disposition", "enum", "cnt", _lit(cf.HistoryDisposition), kind="plea"),
+    FactSpec("count.plea", "enum", "cnt", _lit(cf.Plea), kind="plea"),
+    FactSpec("count.offense.statute", "str", "cnt", kind="classification"),
+    FactSpec("count.offense.jurisdiction", "str", "cnt", kind="classification"),
+    FactSpec("count.offense.class", "enum", "cnt", _lit(cf.OffenseClass), kind="classification"),
+    FactSpec("count.offense.max_days", "int", "cnt", kind="classification"),
+    FactSpec("count.offense.elements", "tags", "cnt", open_vocabulary=True, kind="classification"),
+    FactSpec("count.offense.elements_unresolved", "tags", "cnt", open_vocabulary=True, kind="classification"),
+    FactSpec("count.offense.mens_rea", "enum", "cnt", MENS_REA_ORDER, ordered=True, kind="classification"),
+    FactSpec("count.offense.force", "enum", "cnt", FORCE_ORDER, ordered=True, kind="classification"),
+    FactSpec("count.offense.divisible", "bool", "cnt", kind="classification"),
+    FactSpec("count.offense.prong", "str", "cnt", kind="record"),
+    FactSpec("count.offense.inchoate", "enum", "cnt", _lit(cf.Inchoate), kind="plea"),
+    FactSpec("count.offense.cimt", "bool", "cnt", kind="classification"),
+    FactSpec("count.offense.cimt_unresolved", "bool", "cnt", kind="classification"),
+    FactSpec("count.offense.substance_schedule", "enum", "cnt", _lit(cf.Schedule), kind="classification"),
+    FactSpec("count.offense.certainty", "enum", "cnt", _lit(cf.Certainty), kind="classification"),
+    FactSpec("count.offense.in_catalog", "bool", "cnt", kind="classification"),
+    FactSpec("count.record.loss_amount", "number", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.substance", "str", "cnt", kind="record"),
+    FactSpec("count.record.quantity_grams", "number", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.personal_use", "bool", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.remuneration", "enum", "cnt", _lit(cf.YesNo), kind="record"),
+    FactSpec("count.record.recidivism_found", "bool", "cnt", kind="record"),
+    FactSpec("count.record.victim_age", "int", "cnt", kind="record"),
+    FactSpec("count.record.victim_relationship", "enum", "cnt", _lit(cf.Relationship), kind="record", circumstance_specific=True),
+    FactSpec("count.record.firearm", "bool", "cnt", kind="record"),
+    FactSpec("count.record.commercial_vehicle", "bool", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.bac", "number", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.on_public_housing_premises", "bool", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.protection_order_violation_found", "bool", "cnt", kind="record"),
+    FactSpec("count.record.underlying_max_days", "int", "cnt", kind="record"),
+    FactSpec("count.record.underlying_felony", "bool", "cnt", kind="record"),
+    FactSpec("count.sentence.custody_days", "int", "cnt", kind="plea"),
+    FactSpec("count.sentence.suspended_days", "int", "cnt", kind="plea"),
+    FactSpec("count.sentence.confined_days", "int", "cnt", kind="plea"),
+    FactSpec("count.sentence.probation_months", "int", "cnt", kind="plea"),
+    FactSpec("count.sentence.fine", "number", "cnt", kind="plea"),
+    FactSpec("count.sentence.restitution", "number", "cnt", kind="plea"),
+    FactSpec("count.sentence.registration", "enum", "cnt", _lit(cf.Registration), kind="plea"),
 ]
 
 FACTS: dict[str, FactSpec] = {s.path: s for s in _SPECS}

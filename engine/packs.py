@@ -100,6 +100,9 @@ class Rule(M):
     certainty: Certainty
     circuits: Optional[list[int]] = None
     scope: Literal["count", "option"]
+    # who bears the burden of proof on the consequence (docs/rule-authoring.md §5, "Burden of proof"):
+    # government (removability), applicant (admission, relief); a silent record of conviction is resolved by it
+    burden: Optional[Literal["government", "applicant"]] = None
     citations: list[Citation] = Field(min_length=1)
     when: Any
     then: Conclusion
@@ -133,6 +136,8 @@ class TestExpect(M):
     absent: list[str] = []
     amounts: dict[str, float] = {}     # code -> the sum of its amounts on this option (hand-computed)
     total: Optional[float] = None      # the option's financial total (amounts that apply)
+    ignore: list[str] = []             # codes the test does not care about (`packs test --strict`)
+    todo: list[str] = []               # known gaps: codes that should apply but no rule produces yet
 
 
 class TestCase(M):
@@ -261,6 +266,7 @@ class PackSet:
     problems: list[Problem]
     vocabulary: dict[str, Any]
     questions: dict[str, str]
+    record_labels: dict[str, str] = field(default_factory=dict)   # record fact -> what the record would establish
 
     def by_id(self, pack_id: str) -> Pack:
         return next(p for p in self.packs if p.id == pack_id)
@@ -284,5 +290,5 @@ def load_all(root: Path = RULES_DIR, jurisdictions: Optional[set[str]] = None) -
     vocab_src = _load(root / "vocabulary.yaml", problems)
     questions_src = _load(root / "questions.yaml", problems)
     vocabulary = vocab_src.data if vocab_src and isinstance(vocab_src.data, dict) else {}
-    questions = questions_src.data.get("questions", {}) if questions_src and isinstance(questions_src.data, dict) else {}
-    return PackSet(packs, problems, vocabulary, questions)
+    qdata = questions_src.data if questions_src and isinstance(questions_src.data, dict) else {}
+    return PackSet(packs, problems, vocabulary, qdata.get("questions", {}), qdata.get("record_labels", {}))

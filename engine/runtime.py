@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -76,56 +77,40 @@ def encode(program: Program, scope: str, values: dict[str, Any], other: Optional
     return fact
 
 
-def tri(n: Optional[Node], fact: Fact, missing: set[str]) -> Optional[bool]:
-    """Three-valued value of a tree; adds the paths of the unknown leaves that matter to `missing`."""
-    if n is None:
-        return True
-    if isinstance(n, Leaf):
-        if n.op in ("exists", "missing"):
-            return (n.key in fact) == (n.op == "exists")
-        if n.key not in fact:
-            missing.update(p for p in n.paths)
-            return None
-        try:
-            return bool(_PY[n.op](fact[n.key], n.value))
-        except TypeError:
-            return False
-    results = []
-    local: set[str] = set()
-    for k in n.items:
-        sub: set[str] = set()
-        r = tri(k, fact, sub)
-        if n.op == "all" and r is False:
-            return False
-        if n.op == "any" and r is True:
-            return True
-        if r is None:
-            local |= sub
-        results.append(r)
-    if all(r is True for r in results) and n.op == "all":
-        return True
-    if all(r is False for r in results) and n.op == "any":
-        return False
-    missing |= local
-    return None
+class Trace:
+    """What a three-valued test read: the unknown facts that left it undecided (`missing`) and the record facts
+    whose silence the rule's burden decided (`resolved`). Only the facts that matter to the outcome are kept."""
+
+    __slots__ = ("missing", "resolved", "burden")
+
+    def __init__(self, burden: bool = True) -> None:
+        self.missing: set[str] = set()
+        self.resolved: set[str] = set()
+        self.burden = burden   # False: ignore the burden, leaving silent record facts unknown (what-if)
 
 
-Check = Callable[[Fact], Optional[bool]]
+Check = Callable[[Fact, Optional[Trace]], Optional[bool]]
 _MISSING = object()
 
 
 def _leaf_check(lf: Leaf) -> Check:
-    key, value = lf.key, lf.value
+    key, value, paths, dflt = lf.key, lf.value, lf.paths, lf.dflt
     if lf.op == "exists":
-        return lambda f: key in f
+        return lambda f, tr=None: key in f
     if lf.op == "missing":
-        return lambda f: key not in f
+        return lambda f, tr=None: key not in f
     cmp = _PY[lf.op]
 
-    def check(f: Fact) -> Optional[bool]:
+    def check(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
         v = f.get(key, _MISSING)
         if v is _MISSING:
-            return None
+            if tr is None:
+                return dflt
+            if dflt is None or not tr.burden:
+                tr.missing.update(paths)
+                return None
+            tr.resolved.update(paths)
+            return dflt
         try:
             return bool(cmp(v, value))
         except TypeError:
@@ -133,25 +118,55 @@ def _leaf_check(lf: Leaf) -> Check:
     return check
 
 
-def compile_check(n: Optional[Node]) -> Optional[Check]:
-    """A three-valued test of a tree as a closure (None: no test)."""
+def _always(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
+    return True
+
+
+@functools.lru_cache(maxsize=None)
+def compile_check(n: Optional[Node]) -> Check:
+    """The one three-valued (Kleene) test of a condition tree, as a closure: True, False or None (unknown).
+    With a Trace it also records the facts that decided an unknown result and the silent record facts that a
+    burden resolved; without one it is the fast path used for activations."""
     if n is None:
-        return None
+        return _always
     if isinstance(n, Leaf):
         return _leaf_check(n)
-    parts = [c for c in (compile_check(k) for k in n.items) if c is not None]
-    decisive = n.op == "any"   # Kleene logic: all stops at the first False, any at the first True
+    parts = [compile_check(k) for k in n.items]
+    decisive = n.op == "any"   # all stops at the first False, any at the first True
 
-    def check(f: Fact) -> Optional[bool]:
+    def check(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
+        if tr is None:
+            unknown = False
+            for p in parts:
+                r = p(f)
+                if r is decisive:
+                    return decisive
+                if r is None:
+                    unknown = True
+            return None if unknown else not decisive
+        missing: set[str] = set()
+        resolved: set[str] = set()
         unknown = False
         for p in parts:
-            r = p(f)
+            sub = Trace(tr.burden)
+            r = p(f, sub)
             if r is decisive:
+                tr.resolved |= sub.resolved
                 return decisive
+            resolved |= sub.resolved
             if r is None:
                 unknown = True
+                missing |= sub.missing
+        if unknown:
+            tr.missing |= missing
+        tr.resolved |= resolved
         return None if unknown else not decisive
     return check
+
+
+def tri(n: Optional[Node], fact: Fact, trace: Trace) -> Optional[bool]:
+    """Three-valued value of a tree, recording in `trace` what decided it."""
+    return compile_check(n)(fact, trace)
 
 
 def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
@@ -177,14 +192,14 @@ def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[tuple[int
     out: list[tuple[int, int, str, str]] = []
     for ri, rule in enumerate(program.rules):
         for di, (ocheck, ccheck) in enumerate(program.checks[ri]):
-            ov = ocheck(opt) if ocheck is not None else True
+            ov = ocheck(opt)
             if ov is False:
                 continue
             if rule.scope == "option":
                 out.append((ri, di, "*", "a" if ov else "p"))
                 continue
             for c in cnts:
-                cv = ccheck(c) if ccheck is not None else True
+                cv = ccheck(c)
                 if cv is False:
                     continue
                 out.append((ri, di, c["cid"], "a" if (ov and cv) else "p"))

@@ -163,8 +163,9 @@ def test_a_missing_sentence_makes_the_chain_possible_and_names_the_fact(engine: 
     dep = f["o/imm.deportable.aggravated_felony"]
     assert dep["status"] == "possible"
     assert dep["missing_facts"] == ["counts[0].sentence.custody_days"]
-    q = result["options"][0]["questions"]
-    assert [x["fact"] for x in q] == ["counts[0].sentence.custody_days"]
+    assert result["options"][0]["questions"] == []   # a plea term is counsel's to negotiate, not the client's
+    q = result["options"][0]["counsel_questions"]
+    assert [(x["fact"], x["kind"]) for x in q] == [("counts[0].sentence.custody_days", "negotiation")]
     assert q[0]["stakes"] == "critical"
     assert set(q[0]["why"]) == {"o/imm.aggravated_felony.G@0", "o/imm.deportable.aggravated_felony",
                                 "o/relief.cancellation_available"}
