@@ -441,29 +441,32 @@ CONTESTED = frozenset({"count.offense.elements", "count.offense.elements_unresol
 
 
 def silent_record_value(burden: Optional[str], kind: str) -> Optional[bool]:
-    """What a silent record of conviction makes a record fact's test, for a rule with this burden. Conditions are
-    in negation normal form (the parser pushes `not` down to the leaves), so a leaf that is true makes the
-    finding more likely. government: the government must prove the consequence; what the record does not
-    establish is not established (Moncrieffe v. Holder, 569 U.S. 184, 190-91 (2013)). applicant: the applicant
-    must prove eligibility; a bar the record does not rule out stands (Pereida v. Wilkinson, 592 U.S. 224
-    (2021)), and eligibility the record does not establish is not shown."""
+    """What a silent record of conviction makes a record fact's test, for a rule with this burden: the silence
+    goes against the party that bears the burden. Conditions are in negation normal form (the parser pushes
+    `not` down to the leaves), so a leaf that is true makes the finding more likely.
+    government: a consequence the record does not establish is not established (Moncrieffe v. Holder, 569 U.S.
+    184, 190-91 (2013)), and an exception (kind relief) the government must negate stands.
+    applicant: a bar the record does not rule out stands (Pereida v. Wilkinson, 592 U.S. 224 (2021)), and an
+    eligibility (kind relief) the record does not establish is not shown."""
     if burden == "government":
-        return False
+        return kind == "relief"
     if burden == "applicant":
         return kind != "relief"
     return None
 
 
-def _resolve_silent(n: PNode, value: bool, facts: dict[str, FactSpec]) -> PNode:
+def _silent_leaf(lf: Leaf, facts: dict[str, FactSpec], exempt: frozenset[str]) -> bool:
+    """A test on record facts only, none of them circumstance-specific (for the fact, or for this rule)."""
+    return lf.op not in ("exists", "missing") and bool(lf.paths) and all(
+        (s := facts.get(p)) is not None and s.kind == "record" and not s.circumstance_specific and p not in exempt
+        for p in lf.paths)
+
+
+def _resolve_silent(n: PNode, value: bool, facts: dict[str, FactSpec], exempt: frozenset[str] = frozenset()) -> PNode:
     if isinstance(n, PLeaf):
-        lf = n.leaf
-        specs = [facts.get(p) for p in lf.paths]
-        if lf.op not in ("exists", "missing") and specs and all(
-                s is not None and s.kind == "record" and not s.circumstance_specific for s in specs):
-            return PLeaf(dataclasses.replace(lf, dflt=value))
-        return n
+        return PLeaf(dataclasses.replace(n.leaf, dflt=value)) if _silent_leaf(n.leaf, facts, exempt) else n
     if isinstance(n, PTree):
-        return PTree(n.op, [_resolve_silent(k, value, facts) for k in n.items])
+        return PTree(n.op, [_resolve_silent(k, value, facts, exempt) for k in n.items])
     return n
 
 
@@ -553,12 +556,11 @@ def _refs(n: PNode) -> list[Ref]:
     return []
 
 
-def _has_silent_leaf(n: PNode, facts: dict[str, FactSpec]) -> bool:
+def _has_silent_leaf(n: PNode, facts: dict[str, FactSpec], exempt: frozenset[str]) -> bool:
     if isinstance(n, PLeaf):
-        return n.leaf.op not in ("exists", "missing") and bool(n.leaf.paths) and all(
-            (s := facts.get(p)) is not None and s.kind == "record" and not s.circumstance_specific for p in n.leaf.paths)
+        return _silent_leaf(n.leaf, facts, exempt)
     if isinstance(n, PTree):
-        return any(_has_silent_leaf(k, facts) for k in n.items)
+        return any(_has_silent_leaf(k, facts, exempt) for k in n.items)
     return False
 
 
@@ -591,14 +593,16 @@ def _burden_views(parsed: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr]
         changed = False
         for lr, _p, tree, _a in parsed:
             code = lr.rule.then.code
-            if code not in sensitive and (_has_silent_leaf(tree, facts) or any(r.code in sensitive for r in _refs(tree))):
+            exempt = frozenset(lr.rule.circumstance_specific)
+            if code not in sensitive and (_has_silent_leaf(tree, facts, exempt) or any(r.code in sensitive for r in _refs(tree))):
                 sensitive.add(code)
                 changed = True
     out: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr], str, str]] = []
     wanted: list[str] = []
     for lr, parser, tree, amount in parsed:
         silent = silent_record_value(lr.rule.burden, lr.rule.then.kind)
-        t = _resolve_silent(tree, silent, facts) if silent is not None else tree
+        exempt = frozenset(lr.rule.circumstance_specific)
+        t = _resolve_silent(tree, silent, facts, exempt) if silent is not None else tree
         if lr.rule.burden == "applicant":
             t = _rename_refs(t, sensitive)
             wanted.extend(r.code[: -len(APPLICANT)] for r in _refs(t) if r.code.endswith(APPLICANT))
@@ -614,7 +618,7 @@ def _burden_views(parsed: list[tuple[LocatedRule, _Parser, PNode, Optional[Expr]
             lr, parser, tree, amount = parsed[i]
             value = silent_record_value("applicant", lr.rule.then.kind)
             assert value is not None
-            t = _rename_refs(_resolve_silent(tree, value, facts), sensitive)
+            t = _rename_refs(_resolve_silent(tree, value, facts, frozenset(lr.rule.circumstance_specific)), sensitive)
             wanted.extend(r.code[: -len(APPLICANT)] for r in _refs(t) if r.code.endswith(APPLICANT))
             out.append((lr, parser, t, amount, lr.rule.id + APPLICANT, code + APPLICANT))
     return out

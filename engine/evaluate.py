@@ -307,7 +307,7 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
             citations.extend(c for c in r.citations if c not in citations)
         done[fid] = {
             "id": fid,
-            "code": then.code,
+            "code": rule.produces,
             "kind": then.kind,
             "domain": then.domain,
             "status": "applies" if status_mode == "a" else "possible",

@@ -98,10 +98,10 @@ _SPECS = [
     FactSpec("count.offense.in_catalog", "bool", "cnt", kind="classification"),
     FactSpec("count.record.loss_amount", "number", "cnt", kind="record", circumstance_specific=True),
     FactSpec("count.record.substance", "str", "cnt", kind="record"),
-    FactSpec("count.record.quantity_grams", "number", "cnt", kind="record", circumstance_specific=True),
-    FactSpec("count.record.personal_use", "bool", "cnt", kind="record", circumstance_specific=True),
+    FactSpec("count.record.quantity_grams", "number", "cnt", kind="record"),
+    FactSpec("count.record.personal_use", "bool", "cnt", kind="record"),
     FactSpec("count.record.remuneration", "enum", "cnt", _lit(cf.YesNo), kind="record"),
-    FactSpec("count.record.recidivism_found", "bool", "cnt", kind="record"),
+    FactSpec("count.record.recidivism_found", "bool", "cnt", kind="plea"),
     FactSpec("count.record.victim_age", "int", "cnt", kind="record"),
     FactSpec("count.record.victim_relationship", "enum", "cnt", _lit(cf.Relationship), kind="record", circumstance_specific=True),
     FactSpec("count.record.firearm", "bool", "cnt", kind="record"),
@@ -208,6 +208,10 @@ def count_values(case: cf.CaseFile, count: cf.Count, source: str, as_of: dt.date
         "count.sentence.restitution": s.restitution,
         "count.sentence.registration": s.registration,
     }
+    if r.recidivism_found is None:
+        # a recidivist enhancement exists only if charged and found in this conviction: the judgment shows it when
+        # it is there, and an offer states its terms (Carachuri-Rosendo v. Holder, 560 U.S. 563, 576-82 (2010))
+        v["count.record.recidivism_found"] = False
     suspended = s.suspended_days
     if suspended is None and source == "option" and s.custody_days is not None:
         suspended = 0  # a plea option states its terms: custody with no suspended part is custody to serve

@@ -103,6 +103,9 @@ class Rule(M):
     # who bears the burden of proof on the consequence (docs/rule-authoring.md §5, "Burden of proof"):
     # government (removability), applicant (admission, relief); a silent record of conviction is resolved by it
     burden: Optional[Literal["government", "applicant"]] = None
+    # record facts that this rule's law proves by any reliable evidence, not only the record of conviction (the
+    # circumstance-specific approach, Nijhawan v. Holder, 557 U.S. 29, 38-40 (2009)): not resolved by the burden
+    circumstance_specific: list[str] = []
     citations: list[Citation] = Field(min_length=1)
     when: Any
     then: Conclusion
