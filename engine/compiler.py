@@ -462,9 +462,24 @@ def _silent_leaf(lf: Leaf, facts: dict[str, FactSpec], exempt: frozenset[str]) -
         for p in lf.paths)
 
 
+_DIVISIBLE = Leaf("cnt", "count__offense__divisible", "eq", True, ("count.offense.divisible",))
+
+
 def _resolve_silent(n: PNode, value: bool, facts: dict[str, FactSpec], exempt: frozenset[str] = frozenset()) -> PNode:
+    """Give every silent-record leaf its value on a silent record. When that value is against the applicant
+    (a bar stands), it holds only under a divisible statute, whose record of conviction decides which
+    alternative the conviction rests on (Pereida v. Wilkinson, 592 U.S. 224 (2021)); under an indivisible one
+    the record cannot be consulted and the least culpable conduct governs relief as it does removability
+    (Moncrieffe v. Holder, 569 U.S. 184, 190-91, 204-06 (2013)). Divisibility unknown: unknown."""
     if isinstance(n, PLeaf):
-        return PLeaf(dataclasses.replace(n.leaf, dflt=value)) if _silent_leaf(n.leaf, facts, exempt) else n
+        if not _silent_leaf(n.leaf, facts, exempt):
+            return n
+        lf = n.leaf
+        if value and lf.scope == "cnt":
+            silent = Leaf(lf.scope, lf.key, "missing", None, lf.paths, dflt=True)   # dflt: a traced silence
+            return PTree("any", [PLeaf(dataclasses.replace(lf, dflt=False)),
+                                 PTree("all", [PLeaf(_DIVISIBLE), PLeaf(silent)])])
+        return PLeaf(dataclasses.replace(lf, dflt=value))
     if isinstance(n, PTree):
         return PTree(n.op, [_resolve_silent(k, value, facts, exempt) for k in n.items])
     return n

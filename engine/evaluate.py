@@ -116,6 +116,46 @@ class Engine:
             "applicant_view": applicant_view,
         }, run
 
+    def prong_risks(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int],
+                    result: dict[str, Any]) -> list[dict[str, Any]]:
+        """For each count under a divisible statute whose prong the plea does not name: what each alternative
+        would add if the record of conviction named it. Removability is judged on the least culpable prong (the
+        government's burden), but relief is not (the applicant's: Pereida v. Wilkinson, 592 U.S. 224 (2021)),
+        and the plea record can still name a worse prong. So which prong the plea names is counsel's record
+        instruction, with what is at stake."""
+        out: list[dict[str, Any]] = []
+        base = {f["code"]: f for f in result["findings"] if f["status"] == "applies"}
+        pereida: dict[str, dict[str, Any]] = {}
+        for i, count in enumerate(option.counts):
+            if count.offense.prong is not None:
+                continue
+            entry = self.catalogs.lookup(count.offense.jurisdiction or case.jurisdiction, count.offense.statute)
+            if entry is None or not entry.divisible or len(entry.prongs) < 2:
+                continue
+            alternatives = []
+            for prong in entry.prongs:
+                counts = list(option.counts)
+                counts[i] = count.model_copy(update={"offense": count.offense.model_copy(update={"prong": prong.id})})
+                alt = option.model_copy(update={"counts": counts})
+                run = self.run_option(case, alt, on, circuit)
+                found, _view = split_views(assemble(run, option.id))
+                adds = [f for f in found if f["status"] == "applies" and f["code"] not in base and f["kind"] != "relief"]
+                for f in adds:
+                    if f["burden"] == "applicant" and f["id"] not in pereida:
+                        pereida[f["id"]] = _pereida(f, i, entry.statute, prong.id)
+                alternatives.append({"prong": prong.id, "title": prong.title or prong.id,
+                                     "adds": [f["code"] for f in adds], "titles": [f["title"] for f in adds],
+                                     "worst": max((f["severity"] for f in adds), key=SEVERITY_ORDER.index, default="none")})
+            if any(a["adds"] for a in alternatives):
+                safe = [a["prong"] for a in alternatives if not a["adds"]]
+                out.append({"count": i, "statute": entry.statute, "fact": f"counts[{i}].offense.prong",
+                            "safe_prongs": safe, "alternatives": alternatives})
+        if pereida:   # bars the applicant cannot disprove while the record leaves the prong open
+            known = {f["id"] for f in result["findings"]}
+            result["findings"].extend(f for fid, f in sorted(pereida.items()) if fid not in known)
+            result["findings"].sort(key=_finding_order)
+        return out
+
     def evaluate_option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> dict[str, Any]:
         """One option's findings, questions and money, as in the result document."""
         return self._option(case, option, on, circuit)[0]
@@ -132,6 +172,14 @@ class Engine:
         used_packs: set[str] = set()
         for option in case.options:
             result, run = self._option(case, option, on, circuit)
+            result["prong_risks"] = self.prong_risks(case, option, on, circuit, result)
+            for risk in result["prong_risks"]:
+                worst = max((a["worst"] for a in risk["alternatives"] if a["adds"]), key=SEVERITY_ORDER.index)
+                result["counsel_questions"].insert(0, {
+                    "fact": risk["fact"], "kind": "record", "stakes": worst,
+                    "ask": f"Which alternative of {risk['statute']} will the plea and the record name? "
+                           f"(count {risk['count'] + 1}; safe: {', '.join(risk['safe_prongs']) or 'none'})",
+                    "why": sorted({c for a in risk["alternatives"] for c in a["adds"]})})
             for c in run.counts:
                 for w in c.offense.warnings:
                     if w not in warnings:
@@ -337,9 +385,28 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
             "timeline": then.timeline,
             "audience": then.audience,
         }
+    return sorted(done.values(), key=_finding_order)
+
+
+def _pereida(f: dict[str, Any], count: int, statute: str, prong: str) -> dict[str, Any]:
+    """A bar found under one prong of a divisible statute, reported for a record that names no prong."""
+    g = dict(f)
+    path = f"counts[{count}].offense.prong"
+    g["silent_record"] = sorted(set(f["silent_record"]) | {path})
+    g["because"] = []
+    g["facts"] = {path: f"not named in the record; {statute} alternative '{prong}' carries this bar"}
+    g["explanation"] = (f["explanation"] + f" The record does not name which alternative of {statute} the plea rests on; "
+                        "for relief the applicant must show the conviction is not for a disqualifying alternative, and an "
+                        "ambiguous record does not (Pereida v. Wilkinson, 592 U.S. 224 (2021)).")
+    g["citations"] = f["citations"] + [{"cite": "Pereida v. Wilkinson, 592 U.S. 224 (2021)",
+                                        "note": "applicant's burden; an ambiguous record under a divisible statute does not carry it"}]
+    return g
+
+
+def _finding_order(x: dict[str, Any]) -> tuple[Any, ...]:
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     dom = {d: i for i, d in enumerate(DOMAIN_ORDER)}
-    return sorted(done.values(), key=lambda x: (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"]))
+    return (dom.get(x["domain"], 99), x["status"] != "applies", -sev[x["severity"]], x["id"])
 
 
 def split_views(findings: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

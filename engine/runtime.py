@@ -98,6 +98,14 @@ def _leaf_check(lf: Leaf) -> Check:
     if lf.op == "exists":
         return lambda f, tr=None: key in f
     if lf.op == "missing":
+        if dflt:   # the silence of a record fact that a burden decides: traced as resolved
+            def silent(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
+                if key in f:
+                    return False
+                if tr is not None:
+                    tr.resolved.update(paths)
+                return True
+            return silent
         return lambda f, tr=None: key not in f
     cmp = _PY[lf.op]
 
