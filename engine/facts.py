@@ -98,6 +98,9 @@ _SPECS = [
     FactSpec("count.offense.in_catalog", "bool", "cnt", kind="classification"),
     FactSpec("count.record.loss_amount", "number", "cnt", kind="record", circumstance_specific=True),
     FactSpec("count.record.substance", "str", "cnt", kind="record"),
+    # the substance the record names, against the federal schedules on the conviction date (rules/us/offenses/
+    # schedules.yaml): controlled | not_controlled; unknown when the record names none or the table cannot say
+    FactSpec("count.record.substance_federal", "enum", "cnt", ("controlled", "not_controlled"), kind="record"),
     FactSpec("count.record.quantity_grams", "number", "cnt", kind="record"),
     FactSpec("count.record.personal_use", "bool", "cnt", kind="record"),
     FactSpec("count.record.remuneration", "enum", "cnt", _lit(cf.YesNo), kind="record"),
@@ -208,6 +211,19 @@ def count_values(case: cf.CaseFile, count: cf.Count, source: str, as_of: dt.date
         "count.sentence.restitution": s.restitution,
         "count.sentence.registration": s.registration,
     }
+    if r.substance is not None:
+        from .schedules import federal_status
+        status = federal_status(r.substance, convicted or count.committed_on or as_of)
+        if status.controlled is not None:
+            v["count.record.substance_federal"] = "controlled" if status.controlled else "not_controlled"
+        elif status.note:
+            off.warnings.append(f"The substance '{r.substance}' named in the record: {status.note}")
+        else:
+            from .schedules import suggest
+            near = suggest(r.substance)
+            off.warnings.append(f"The substance '{r.substance}' named in the record is not in the federal schedule table"
+                                + (f" (did you mean '{near}'?)" if near else "")
+                                + "; it is not treated as federally controlled, which the government must prove.")
     if r.recidivism_found is None:
         # a recidivist enhancement exists only if charged and found in this conviction: the judgment shows it when
         # it is there, and an offer states its terms (Carachuri-Rosendo v. Holder, 560 U.S. 563, 576-82 (2010))
