@@ -104,6 +104,9 @@ class Catalogs:
     def __init__(self) -> None:
         self.by_jurisdiction: dict[str, dict[str, CatalogEntry]] = {}
         self.packs: dict[str, str] = {}   # jurisdiction -> pack id
+        # element tags that can carry force against a person (rules/vocabulary.yaml `force_elements`): a statute
+        # outside the catalog whose given elements have none of them has force `none`
+        self.force_elements: frozenset[str] = frozenset()
 
     def add(self, jurisdiction: str, pack_id: str, entries: list[CatalogEntry]) -> None:
         table = self.by_jurisdiction.setdefault(jurisdiction, {})
@@ -171,6 +174,11 @@ class Catalogs:
                   "substance_schedule", "certainty"):
             if base.get(k) is not None:
                 values[f"count.offense.{k}"] = base[k]
+        if (entry is None and "count.offense.force" not in values and "count.offense.elements" in values
+                and not set(values["count.offense.elements"]) & self.force_elements):
+            # the elements given are what every conviction has; with none that involves a person, a threat or
+            # harm, force is not an element (Leocal v. Ashcroft, 543 U.S. 1, 9 (2004))
+            values["count.offense.force"] = "none"
         if "count.offense.inchoate" not in values and (entry is not None or offense.inchoate is None):
             values["count.offense.inchoate"] = "none"
         if "count.offense.elements" in values:

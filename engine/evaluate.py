@@ -52,6 +52,7 @@ class Engine:
             if p.manifest.domain == "offenses":
                 self.catalogs.add(p.manifest.jurisdiction, p.id, p.catalog)
         self.vocab_tags = set((packset.vocabulary.get("elements") or {}).keys())
+        self.catalogs.force_elements = frozenset(packset.vocabulary.get("force_elements") or [])
         self.license_tags = set((packset.vocabulary.get("licenses") or {}).keys())
         self._programs: dict[tuple[str, Optional[int], dt.date], Program] = {}
         self._runners: dict[str, Runner] = {}
