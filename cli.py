@@ -214,7 +214,9 @@ def packs_check(rules_dir: Optional[Path], strict: bool) -> None:
 @click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
 @click.option("--evaluator", type=click.Choice(["durable", "plain"]), default="durable", show_default=True)
 @click.option("-k", "keyword", default=None, help="Run only tests whose name contains this text.")
-def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]) -> None:
+@click.option("--strict", is_flag=True,
+              help="Fail a test when a finding of its own pack is not named by its expectations (list it under ignore).")
+def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str], strict: bool) -> None:
     """Run the *.test.yaml cases beside the rules."""
     from engine.evaluate import Engine
     from engine.packtools import collect_tests, iter_results, unfired_rules
@@ -230,7 +232,7 @@ def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str]
         _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
     passed = failed = 0
     fired: set[str] = set()
-    for pt, failures in iter_results(engine, tests, fired):
+    for pt, failures in iter_results(engine, tests, fired, strict=strict):
         if failures:
             failed += 1
             click.echo(f"FAIL {pt.file}:{pt.line}: {pt.name}")

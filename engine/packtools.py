@@ -212,8 +212,13 @@ def collect_tests(ps: PackSet) -> tuple[list[PackTest], list[Problem]]:
     return tests, problems
 
 
-def run_test(engine: Any, pt: PackTest, fired: Optional[set[str]] = None) -> list[str]:
-    """The failures of one test (empty when it passes); adds the rules that fired to `fired`."""
+def run_test(engine: Any, pt: PackTest, fired: Optional[set[str]] = None, strict: bool = False) -> list[str]:
+    """The failures of one test (empty when it passes); adds the rules that fired to `fired`.
+
+    `todo` codes are known gaps: the test passes while they are absent and fails once they fire. With
+    `strict`, every finding of the pack under test (a rule id starting with the pack id) on an option the test
+    has expectations for must be named by them (applies, possible, absent, amounts, todo) or listed under
+    `ignore`."""
     lines = {k[3:]: v for k, v in pt.src.lines.items() if k[:3] == ("tests", pt.index, "case")}
     lines[()] = pt.line
     shifted = Located(pt.case_data, lines, str(pt.file))
@@ -226,6 +231,7 @@ def run_test(engine: Any, pt: PackTest, fired: Optional[set[str]] = None) -> lis
         fired.update(r for o in result["options"] for f in o["findings"] for r in f["rules"])
     failures: list[str] = []
     options = {o["id"]: o for o in result["options"]}
+    own = pt.pack.id + "."
     for oid, exp in pt.test.expect.items():
         if oid not in options:
             failures.append(f"no option '{oid}' in the case")
@@ -243,18 +249,31 @@ def run_test(engine: Any, pt: PackTest, fired: Optional[set[str]] = None) -> lis
         for code in exp.absent:
             if code in found:
                 failures.append(f"{oid}: expected no {code}; got {sorted(found[code])}")
+        for code in exp.todo:
+            if code in found:
+                failures.append(f"{oid}: {code}: todo code now fires ({', '.join(sorted(found[code]))}): promote it to applies")
         for code, want in exp.amounts.items():
             got = [f["amount"] for f in options[oid]["findings"] if f["code"] == code and f["amount"] is not None]
             if not got or abs(sum(got) - want) > 0.005:
                 failures.append(f"{oid}: expected {code} to amount to {want:.2f}; got {', '.join(f'{g:.2f}' for g in got) or 'no amount'}")
         if exp.total is not None and abs(options[oid]["financial"]["total"] - exp.total) > 0.005:
             failures.append(f"{oid}: expected a financial total of {exp.total:.2f}; got {options[oid]['financial']['total']:.2f}")
+        if strict:
+            named = {*exp.applies, *exp.possible, *exp.absent, *exp.amounts, *exp.todo, *exp.ignore}
+            unnamed: dict[str, set[str]] = {}
+            for f in options[oid]["findings"]:
+                if f["code"] not in named and any(r.startswith(own) for r in f["rules"]):
+                    unnamed.setdefault(f["code"], set()).add(f["status"])
+            for code, st in sorted(unnamed.items()):
+                failures.append(f"{oid}: strict: {code} ({', '.join(sorted(st))}) is not named by the test; "
+                                f"add it to applies or possible, or to ignore if it is irrelevant here")
     return failures
 
 
-def iter_results(engine: Any, tests: list[PackTest], fired: Optional[set[str]] = None) -> Iterator[tuple[PackTest, list[str]]]:
+def iter_results(engine: Any, tests: list[PackTest], fired: Optional[set[str]] = None,
+                 strict: bool = False) -> Iterator[tuple[PackTest, list[str]]]:
     for pt in tests:
-        yield pt, run_test(engine, pt, fired)
+        yield pt, run_test(engine, pt, fired, strict)
 
 
 def unfired_rules(ps: PackSet, fired: set[str]) -> list[str]:

@@ -9,6 +9,8 @@ import datetime as dt
 import re
 from typing import Any, Optional
 
+from pydantic import ValidationError
+
 from . import casefile as cf
 from .catalog import CatalogEntry, max_days_on
 from .compiler import Leaf, Program, leaves
@@ -161,7 +163,7 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
     for label, patch, idx, where, value, cost in candidates:
         try:
             patched = _patch_case(case, option["id"], idx, where, value)
-        except Exception:   # a patch the case-file schema rejects is not an alternative
+        except ValidationError:   # a patch the case-file schema rejects is not an alternative; any other error is a bug
             continue
         p_opt = next(o for o in patched.options if o.id == option["id"])
         new = engine.evaluate_option(patched, p_opt, on, circuit)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,10 @@ from engine.evaluate import Engine
 from engine.packs import RULES_DIR, load_all
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Never read or write the user's cache (engine/yamlsrc.py cache_dir): no cache while test modules are collected
+# (some load the packs at import), then a fresh folder for the session (the fixture below).
+os.environ["COLLATERAL_CACHE"] = "off"
 MANIFEST = """\
 id: t.chain
 title: Test chain pack
@@ -47,6 +53,15 @@ def case(data: str | dict[str, Any]) -> CaseFile:
 def findings(result: dict[str, Any], option: str | None = None) -> dict[str, dict[str, Any]]:
     opt = result["options"][0] if option is None else next(o for o in result["options"] if o["id"] == option)
     return {f["id"]: f for f in opt["findings"]}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporary_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The parsed-YAML and template caches live in a temporary folder for the whole session."""
+    folder = tmp_path_factory.mktemp("collateral-cache") / "yaml"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLLATERAL_CACHE", str(folder))
+        yield folder
 
 
 @pytest.fixture(scope="session")
