@@ -544,12 +544,12 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
             item["codes"].append(code)
             item["titles"].append(f_title)
 
-    for ri, rule in enumerate(prog.rules):
+    for rule in prog.rules:
         if rule.burden != "government" or rule.id.endswith(APPLICANT):
             continue
-        for di, d in enumerate(rule.disjuncts):
-            targets = [("*", None)] if rule.scope == "option" else [(c.cid, c) for c in run.counts]
-            for cid, cnt in targets:
+        for d in rule.disjuncts:
+            targets = ["*"] if rule.scope == "option" else [c.cid for c in run.counts]
+            for cid in targets:
                 if (rule.produces, cid) in fired:
                     continue
                 what_if = Trace(burden=False)
@@ -565,11 +565,11 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
                     continue   # something else is unknown too: the finding is reported as possible
                 for p in sorted(record):
                     add("keep_silent", count_path(cid, p), rule.then.title, rule.produces, MONCRIEFFE)
-    for f in findings:
-        if f["status"] == "applies" and f["silent_record"] and f["kind"] != "relief" and (
-                f["burden"] == "applicant" or any(APPLICANT in b for b in f["because"])):
-            for p in f["silent_record"]:
-                add("establish", p, f["title"], f["code"], PEREIDA)
+    for fd in findings:
+        if fd["status"] == "applies" and fd["silent_record"] and fd["kind"] != "relief" and (
+                fd["burden"] == "applicant" or any(APPLICANT in b for b in fd["because"])):
+            for p in fd["silent_record"]:
+                add("establish", p, fd["title"], fd["code"], PEREIDA)
     return sorted(out.values(), key=lambda i: (i["kind"], i["fact"]))
 
 

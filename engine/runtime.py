@@ -9,7 +9,7 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic
 
@@ -89,14 +89,17 @@ class Trace:
         self.burden = burden   # False: ignore the burden, leaving silent record facts unknown (what-if)
 
 
-Check = Callable[[Fact, Optional[Trace]], Optional[bool]]
+class Check(Protocol):
+    def __call__(self, f: Fact, tr: Optional[Trace] = None, /) -> Optional[bool]: ...
 _MISSING = object()
 
 
 def _leaf_check(lf: Leaf) -> Check:
     key, value, paths, dflt = lf.key, lf.value, lf.paths, lf.dflt
     if lf.op == "exists":
-        return lambda f, tr=None: key in f
+        def exists(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
+            return key in f
+        return exists
     if lf.op == "missing":
         if dflt:   # the silence of a record fact that a burden decides: traced as resolved
             def silent(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
@@ -106,7 +109,9 @@ def _leaf_check(lf: Leaf) -> Check:
                     tr.resolved.update(paths)
                 return True
             return silent
-        return lambda f, tr=None: key not in f
+        def missing(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
+            return key not in f
+        return missing
     cmp = _PY[lf.op]
 
     def check(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
@@ -130,7 +135,7 @@ def _always(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
     return True
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def compile_check(n: Optional[Node]) -> Check:
     """The one three-valued (Kleene) test of a condition tree, as a closure: True, False or None (unknown).
     With a Trace it also records the facts that decided an unknown result and the silent record facts that a
