@@ -116,6 +116,15 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
 
 
 @main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True), required=False)
+def casebook(folder: Optional[Path]) -> None:
+    """Run the casebook (tests/casebook/ by default: scenarios from published decisions and practitioners'
+    charts) and print held / hedged / missed / wrong per scenario and in total. Exit 1 if any result is wrong."""
+    from engine.casebook import main as run_casebook
+    raise SystemExit(run_casebook([str(folder)] if folder else []))
+
+
+@main.command()
 @click.argument("case", type=click.Path(path_type=Path, dir_okay=False))
 @click.option("--answers", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Answer from this YAML file (question fact -> answer, e.g. client.immigration.admission_date: "

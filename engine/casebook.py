@@ -138,17 +138,22 @@ def load_file_scenario(path: Path) -> Scenario:
         problems.append(Problem(str(path), 1, "", f"file name '{path.name}' is not <slug>.yaml (lower case, digits, hyphens)"))
     if not isinstance(src.data, dict):
         raise InputError("casebook scenario", [*problems, Problem(str(path), 1, "", "expected a mapping with source, kind, holding, case, expect")])
+    sf: Optional[ScenarioFile] = None
     try:
         sf = ScenarioFile.model_validate(src.data)
     except ValidationError as exc:
-        raise InputError("casebook scenario", [*problems, *_problems(exc, src)]) from None
-    case_src = Located(sf.case, {k[1:]: v for k, v in src.lines.items() if k[:1] == ("case",)}, str(path))
-    case_src.lines.setdefault((), src.line(("case",)))
-    try:
-        case = parse_case(case_src)
-    except InputError as exc:
-        problems += [Problem(p.file, p.line, f"case.{p.field}" if p.field else "case", p.message, p.suggestion) for p in exc.problems]
-        raise InputError("casebook scenario", problems) from None
+        problems += _problems(exc, src)
+    case: Optional[CaseFile] = None
+    if isinstance(src.data.get("case"), dict):   # the case is checked even when the rest of the file is not valid
+        case_src = Located(src.data["case"], {k[1:]: v for k, v in src.lines.items() if k[:1] == ("case",)}, str(path))
+        case_src.lines.setdefault((), src.line(("case",)))
+        try:
+            case = parse_case(case_src)
+        except InputError as exc:
+            problems += [Problem(p.file, p.line, f"case.{p.field}" if p.field else "case", p.message, p.suggestion)
+                         for p in exc.problems]
+    if sf is None or case is None:
+        raise InputError("casebook scenario", problems)
     option_ids = [o.id for o in case.options]
     for oid in sf.expect:
         if oid not in option_ids:
