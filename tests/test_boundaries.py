@@ -108,6 +108,22 @@ def test_single_cimt_deportability_needs_a_possible_year(durable_engine: Engine,
         assert "imm.deportable.cimt" not in found
 
 
+# 8 U.S.C. § 1227(a)(2)(A)(i)(I): committed "within five years after the date of admission". An admission on a
+# leap day (2020-02-29) still has a five-year window; an offense on 2024-06-01 is well inside it.
+def test_the_five_year_window_from_a_leap_day_admission(durable_engine: Engine) -> None:
+    found = advise(durable_engine, {"offense": offense(), "sentence": {"custody_days": 30}, "committed_on": "2024-06-01"},
+                   admission="2020-02-29")
+    assert found.get("imm.deportable.cimt") == {"applies"}
+
+
+# A lawful permanent resident has been "admitted" (8 U.S.C. § 1101(a)(13)(A), (20); Matter of Rosas-Ramirez,
+# 22 I&N Dec. 616 (BIA 1999): adjustment is an admission), even when the case file gives no admission date.
+def test_an_lpr_without_an_admission_date_is_admitted(durable_engine: Engine) -> None:
+    found = advise(durable_engine, {"offense": offense(), "sentence": {"custody_days": 365}},
+                   client={"immigration": {"status": "lpr"}})
+    assert found.get("imm.deportable.aggravated_felony") == {"applies"}
+
+
 def test_a_one_year_maximum_is_both_petty_and_deportable(durable_engine: Engine) -> None:
     # the two limits meet at 365: "did not exceed" one year (212) and "one year or longer" (237) both hold
     found = advise(durable_engine, {"offense": offense(max_days=365), "sentence": {"custody_days": 30}}, admission="2023-01-01")
