@@ -18,10 +18,11 @@ from typing import Any, Optional
 import click
 
 from engine import __version__
-from engine.casefile import load_case
+from engine.casefile import parse_case
 from engine.compiler import CompileError
-from engine.errors import EngineError, InputError
+from engine.errors import EngineError, InputError, Problem
 from engine.packs import RULES_DIR, load_all
+from engine.yamlsrc import load_file
 
 EXIT_FAILED, EXIT_INPUT, EXIT_PACK, EXIT_ENGINE = 1, 2, 3, 4
 
@@ -45,6 +46,14 @@ def write_atomic(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """("options", 0, "counts", 1, "offense", "statute") -> options[0].counts[1].offense.statute"""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
 
 
 def _packset(rules: Optional[Path], jurisdictions: Optional[set[str]] = None) -> Any:
@@ -85,7 +94,8 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
     from engine.render import render
 
     try:
-        case_file = load_case(case)
+        src = load_file(case)
+        case_file = parse_case(src)
     except InputError as exc:
         _fail(str(exc), EXIT_INPUT)
     # only the packs this case can use: federal, the case's state, and the states its counts are under
@@ -94,6 +104,10 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
     ps = _packset(rules_dir, wanted)
     try:
         engine = Engine(ps, evaluator=evaluator)
+        unresolved = engine.unresolved_statutes(case_file)
+        if unresolved:
+            _fail(str(InputError("case file", [Problem(src.file, src.line(loc), _dotted(loc), msg, near)
+                                               for loc, msg, near in unresolved])), EXIT_INPUT)
         result = engine.advise(case_file, as_of.date() if as_of else None, alternatives=alternatives)
     except CompileError as exc:
         _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
@@ -113,6 +127,44 @@ def advise(case: Path, fmt: str, output: Optional[Path], as_of: Optional[dt.date
     else:
         write_atomic(output, text)
         click.echo(f"wrote {output}", err=True)
+
+
+@main.command()
+@click.argument("jurisdiction")
+@click.argument("text", required=False)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Show the maximum in force on this date (default: today).")
+@click.option("--rules", "rules_dir", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None)
+def statutes(jurisdiction: str, text: Optional[str], as_of: Optional[dt.datetime], rules_dir: Optional[Path]) -> None:
+    """Search the offense catalog of JURISDICTION (US, US-CA, ...) and show what the tool will assume about a
+    statute: title, maximum by date, elements, prongs, classification with certainty and authority.
+
+    TEXT is a citation in any usual form (`Cal. Penal Code § 459/460(b)`), or words of the title; without it,
+    every entry is listed. Exit 2 when nothing matches."""
+    from engine.catalog import describe_entry
+    from engine.evaluate import Engine
+
+    juris = jurisdiction.upper()
+    ps = _packset(rules_dir, {juris})
+    engine = Engine(ps)
+    catalogs = engine.catalogs
+    if juris not in catalogs.by_jurisdiction:
+        known = sorted(Engine(_packset(rules_dir)).catalogs.by_jurisdiction)
+        from engine.errors import nearest
+        near = nearest(juris, known)
+        _fail(f"no offense catalog for {juris}; catalogs: {', '.join(known)}" + (f" (did you mean '{near}'?)" if near else ""), EXIT_INPUT)
+    on = as_of.date() if as_of else dt.date.today()
+    entries = catalogs.search(juris, text or "")
+    if not entries:
+        closest = catalogs.suggest(juris, text or "")
+        _fail(f"nothing in the {juris} catalog matches '{text}'" + (f"; nearest: {', '.join(closest)}" if closest else ""), EXIT_INPUT)
+    if text and len(entries) == 1 or (text and catalogs.find(juris, text)):
+        found = catalogs.find(juris, text) if text else None
+        entry, prong = found if found else (entries[0], None)
+        click.echo(describe_entry(entry, on, prong))
+        return
+    for e in entries:
+        click.echo(f"{e.statute:28} {e.title or ''}")
 
 
 @main.command()

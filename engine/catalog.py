@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -23,6 +23,11 @@ class DatedInt(BaseModel):
     to: Optional[dt.date] = None
     value: int = Field(ge=0)
     cite: Optional[str] = None
+    # which date selects this value: the offense date for a penalty increase (the Ex Post Facto Clause, U.S.
+    # Const. art. I, § 10, cl. 1), the conviction date where the law says so (e.g. Cal. Penal Code § 18.5 as
+    # applied in Matter of Velasquez-Rios, 27 I&N Dec. 470 (BIA 2018)); unset: the conviction date
+    applies_by: Optional[Literal["offense", "conviction"]] = None
+    floor: bool = False   # `from` is where the encoding starts, not the law's effective date
 
 
 class Authority(BaseModel):
@@ -50,6 +55,7 @@ class OffenseAttrs(BaseModel):
 
 class Prong(OffenseAttrs):
     id: str = Field(min_length=1)
+    aliases: list[str] = []   # the subsections that name this alternative in a citation, e.g. "460(b)"
 
     @field_validator("id", mode="before")
     @classmethod
@@ -57,8 +63,15 @@ class Prong(OffenseAttrs):
         return str(v) if isinstance(v, (int, float)) else v
 
 
+class Verified(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    source: str = Field(min_length=3)   # where the statute's text was read (official code site, annotated code)
+    on: dt.date                         # when
+
+
 class CatalogEntry(OffenseAttrs):
     statute: str = Field(min_length=1)
+    verified: Optional[Verified] = None   # the entry was checked against the statute's text
     aliases: list[str] = []
     citation: str = Field(min_length=3)
     divisible: bool = False
@@ -72,11 +85,29 @@ def normalize_statute(text: str) -> str:
     return t.replace(" (", "(")
 
 
-def max_days_on(value: Union[int, list[DatedInt], None], on: dt.date) -> Optional[int]:
+def _prong_hint(entry: CatalogEntry, hints: list[str]) -> Optional[str]:
+    """The prong of a divisible entry that the rest of a citation names (`(2)`, `460(b)`, `a2`), if any."""
+    if not entry.divisible or not hints:
+        return None
+    ids = {re.sub(r"[^a-z0-9]", "", name.lower()): p.id for p in entry.prongs for name in [p.id, *p.aliases]}
+    joined = re.sub(r"[^a-z0-9]", "", "".join(hints).lower())
+    for h in [joined] + [re.sub(r"[^a-z0-9]", "", x.lower()) for x in hints]:
+        if h in ids:
+            return ids[h]
+        tail = re.sub(r"^\d+", "", h)   # 460(b) -> b
+        if tail and tail in ids:
+            return ids[tail]
+    return None
+
+
+def max_days_on(value: Union[int, list[DatedInt], None], on: dt.date, committed: Optional[dt.date] = None) -> Optional[int]:
+    """The maximum in force: each dated value is selected by the conviction date `on`, or by the offense date
+    `committed` where it `applies_by: offense` (when the offense date is unknown, the conviction date)."""
     if value is None or isinstance(value, int):
         return value
     for d in sorted(value, key=lambda x: x.from_, reverse=True):
-        if d.from_ <= on and (d.to is None or on < d.to):
+        when = committed if d.applies_by == "offense" and committed is not None else on
+        if d.from_ <= when and (d.to is None or when < d.to):
             return d.value
     return None
 
@@ -107,20 +138,120 @@ class Catalogs:
         # element tags that can carry force against a person (rules/vocabulary.yaml `force_elements`): a statute
         # outside the catalog whose given elements have none of them has force `none`
         self.force_elements: frozenset[str] = frozenset()
+        self.codes: dict[str, list[tuple[str, str]]] = {}   # jurisdiction -> (other name, catalog name), normalized
 
-    def add(self, jurisdiction: str, pack_id: str, entries: list[CatalogEntry]) -> None:
+    def add(self, jurisdiction: str, pack_id: str, entries: list[CatalogEntry],
+            codes: Optional[dict[str, list[str]]] = None) -> None:
         table = self.by_jurisdiction.setdefault(jurisdiction, {})
         self.packs[jurisdiction] = pack_id
+        synonyms = self.codes.setdefault(jurisdiction, [])
+        for canonical, names in (codes or {}).items():
+            target = normalize_statute(canonical)
+            synonyms.extend((normalize_statute(n), target) for n in names)
+        synonyms.sort(key=lambda x: -len(x[0]))
         for e in entries:
             for key in [e.statute, *e.aliases]:
                 table.setdefault(normalize_statute(key), e)
 
-    def lookup(self, jurisdiction: str, statute: str) -> Optional[CatalogEntry]:
-        return self.by_jurisdiction.get(jurisdiction, {}).get(normalize_statute(statute))
+    def _canonical(self, jurisdiction: str, text: str) -> str:
+        """The normalized key of a citation, its code name written as the catalog writes it."""
+        t = normalize_statute(text)
+        codes = self.codes.get(jurisdiction, [])
+        for name, target in codes:   # Florida's own form: "s. 784.03, F.S."
+            for written in (target, name):
+                if t.endswith(" " + written) and len(t) > len(written) + 1:
+                    t = t[: -len(written) - 1]
+                    if not any(re.match(r"(^|\d+ )" + re.escape(n) + r"(?= |\(|$)", t) for n, _ in codes):
+                        t = target + " " + t
+                    break
+        for name, target in codes:
+            m = re.match(r"(^|\d+ )" + re.escape(name) + r"(?= |\(|$)", t)
+            if m:
+                return t[: m.start()] + m.group(1) + target + t[m.end():]
+        return t
 
-    def resolve(self, offense: cf.Offense, case_jurisdiction: str, on: dt.date) -> ResolvedOffense:
+    def lookup(self, jurisdiction: str, statute: str) -> Optional[CatalogEntry]:
+        found = self.find(jurisdiction, statute)
+        return found[0] if found else None
+
+    def find(self, jurisdiction: str, statute: str) -> Optional[tuple[CatalogEntry, Optional[str]]]:
+        """The catalog entry a citation names, however it is written, and the prong it points to (or None).
+
+        Accepts the code's other names (catalog `codes`), combined sections (`PC 459/460(b)`: each part is
+        tried, the others pointing to the prong), and subsections and paragraphs below the catalog's key
+        (`PL 120.00(2)` falls back to `PL 120.00`, pointing to prong `2`)."""
+        table = self.by_jurisdiction.get(jurisdiction, {})
+        key = self._canonical(jurisdiction, statute)
+        if key in table:
+            return table[key], None
+        parts = [p.strip() for p in statute.split("/") if p.strip()]
+        candidates: list[tuple[str, list[str]]] = []
+        if len(parts) > 1:
+            prefix = re.match(r"^\D*", parts[0]).group(0)   # type: ignore[union-attr]
+            full = [parts[0]] + [p if re.match(r"^\D", p) else prefix + p for p in parts[1:]]
+            for i, p in enumerate(full):
+                candidates.append((p, [q for j, q in enumerate(parts) if j != i]))
+        else:
+            candidates.append((statute, []))
+        for text, others in candidates:
+            k = self._canonical(jurisdiction, text)
+            hints = list(others)
+            while True:
+                if k in table:
+                    entry = table[k]
+                    # below the key, only the section's own entry (its prongs) answers: an alias that names
+                    # one grade of the section must not answer for another grade
+                    if not hints or entry.divisible or self._canonical(jurisdiction, entry.statute) == k:
+                        own = re.findall(r"\(([^()]*)\)", k)   # the key's own subsections lead the prong's id
+                        return entry, _prong_hint(entry, hints) or _prong_hint(entry, own + hints)
+                    break
+                m = re.match(r"^(.*?)(\([^()]*\)|(?<=\))\d+)$", k)
+                if not m or not m.group(1).strip():
+                    break
+                k, tail = m.group(1).rstrip(), m.group(2)
+                hints.insert(0, tail)
+        return None
+
+    def search(self, jurisdiction: str, text: str) -> list[CatalogEntry]:
+        """Entries a citation resolves to, else those whose key, aliases or title contain the words of `text`."""
+        found = self.find(jurisdiction, text) if text else None
+        if found:
+            return [found[0]]
+        words = normalize_statute(text).split()
+        out: list[CatalogEntry] = []
+        for e in self.entries(jurisdiction):
+            hay = " ".join(normalize_statute(x) for x in [e.statute, *e.aliases, e.title or ""])
+            if all(w in hay for w in words):
+                out.append(e)
+        return out
+
+    def entries(self, jurisdiction: str) -> list[CatalogEntry]:
+        seen: dict[str, CatalogEntry] = {}
+        for e in self.by_jurisdiction.get(jurisdiction, {}).values():
+            seen.setdefault(e.statute, e)
+        return [seen[k] for k in sorted(seen)]
+
+    def suggest(self, jurisdiction: str, statute: str, n: int = 3) -> list[str]:
+        """The catalog keys nearest to a citation that does not resolve."""
+        import difflib
+        table = self.by_jurisdiction.get(jurisdiction, {})
+        key = self._canonical(jurisdiction, statute)
+        section = re.sub(r"\(.*$", "", key)
+        close = sorted(k for k in table if k.startswith(section) and k != section)   # the section's own entries first
+        close += difflib.get_close_matches(key, list(table), n=n * 3, cutoff=0.6)
+        out: list[str] = []
+        for k in close:
+            if table[k].statute not in out:
+                out.append(table[k].statute)
+        return out[:n]
+
+    def resolve(self, offense: cf.Offense, case_jurisdiction: str, on: dt.date,
+                committed: Optional[dt.date] = None) -> ResolvedOffense:
         juris = offense.jurisdiction or case_jurisdiction
-        entry = self.lookup(juris, offense.statute)
+        found = self.find(juris, offense.statute)
+        entry, hint = found if found else (None, None)
+        if hint is not None and offense.prong is None:
+            offense = offense.model_copy(update={"prong": hint})
         warnings: list[str] = []
         base: dict[str, Any] = {}
         unresolved_elements: list[str] = []
@@ -131,18 +262,18 @@ class Catalogs:
             else:
                 warnings.append(f"No offense catalog for {juris}; {offense.statute} was analysed only from the attributes given in the case file.")
         else:
-            base = _attrs(entry, on)
+            base = _attrs(entry, on, committed)
             base["divisible"] = entry.divisible
             prong_id = offense.prong
             if entry.divisible and entry.prongs:
                 prongs = {p.id: p for p in entry.prongs}
                 if prong_id is not None and prong_id in prongs:
-                    base.update({k: v for k, v in _attrs(prongs[prong_id], on).items() if v is not None})
+                    base.update({k: v for k, v in _attrs(prongs[prong_id], on, committed).items() if v is not None})
                 elif prong_id is not None:
                     warnings.append(f"{offense.statute}: prong '{prong_id}' is not in the catalog (prongs: {', '.join(prongs)}); the least culpable prong was used.")
                     prong_id = None
                 if prong_id is None:
-                    merged = [{**base, **{k: v for k, v in _attrs(p, on).items() if v is not None}} for p in entry.prongs]
+                    merged = [{**base, **{k: v for k, v in _attrs(p, on, committed).items() if v is not None}} for p in entry.prongs]
                     element_sets = [set(m.get("elements") or []) for m in merged]
                     common = set.intersection(*element_sets)
                     union = set.union(*element_sets)
@@ -191,9 +322,44 @@ class Catalogs:
         return ResolvedOffense(offense.statute, juris, title, citation, entry, values, warnings)
 
 
-def _attrs(a: OffenseAttrs, on: dt.date) -> dict[str, Any]:
+def _attrs(a: OffenseAttrs, on: dt.date, committed: Optional[dt.date] = None) -> dict[str, Any]:
     return {
-        "class": a.class_, "max_days": max_days_on(a.max_days, on), "elements": list(a.elements) if a.elements is not None else None,
+        "class": a.class_, "max_days": max_days_on(a.max_days, on, committed), "elements": list(a.elements) if a.elements is not None else None,
         "mens_rea": a.mens_rea, "force": a.force, "cimt": a.cimt, "substance_schedule": a.substance_schedule,
         "inchoate": a.inchoate, "certainty": a.certainty,
     }
+
+
+def describe_entry(e: CatalogEntry, on: dt.date, prong: Optional[str] = None) -> str:
+    """What the tool assumes about a statute, as an attorney checks it (`collateral statutes`)."""
+    lines = [f"{e.statute} — {e.title or ''}", f"  citation: {e.citation}"]
+    if e.aliases:
+        lines.append(f"  also written: {', '.join(e.aliases)}")
+    lines.append(f"  class: {e.class_ or 'not given'}")
+    if isinstance(e.max_days, list):
+        for d in sorted(e.max_days, key=lambda x: x.from_):
+            since = "" if d.from_ == dt.date.min else f"from {d.from_.isoformat()}" + (" (encoding starts here)" if d.floor else "")
+            until = f" to {d.to.isoformat()}" if d.to else ""
+            by = f", by {d.applies_by} date" if d.applies_by else ""
+            lines.append(f"  maximum: {d.value} days {since}{until}{by}" + (f" — {d.cite}" if d.cite else ""))
+    else:
+        lines.append(f"  maximum: {e.max_days if e.max_days is not None else 'not given'} days")
+    lines.append(f"  maximum in force on {on.isoformat()}: {max_days_on(e.max_days, on)} days")
+    lines.append(f"  elements (least culpable conduct): {', '.join(e.elements or []) or 'none listed'}")
+    lines.append(f"  mental state: {e.mens_rea or 'not given'}; force: {e.force or 'not given'}")
+    lines.append(f"  CIMT: {'yes' if e.cimt else 'no' if e.cimt is False else 'not classified'}"
+                 + (f"; drug schedule: {e.substance_schedule}" if e.substance_schedule else ""))
+    lines.append(f"  certainty: {e.certainty or 'clear'}; divisible: {'yes' if e.divisible else 'no'}")
+    for p in e.prongs:
+        mark = "  <- named by the citation" if p.id == prong else ""
+        attrs = [f"elements {', '.join(p.elements) or 'none'}" if p.elements is not None else "",
+                 f"force {p.force}" if p.force else "", f"mental state {p.mens_rea}" if p.mens_rea else "",
+                 f"CIMT {'yes' if p.cimt else 'no'}" if p.cimt is not None else "",
+                 f"certainty {p.certainty}" if p.certainty else ""]
+        lines.append(f"  prong {p.id}: {p.title or ''} ({'; '.join(a for a in attrs if a)}){mark}")
+    for a in e.authorities:
+        lines.append(f"  authority: {a.cite}" + (f" — {a.holding}" if a.holding else ""))
+    if e.notes:
+        lines.append(f"  notes: {' '.join(e.notes.split())}")
+    lines.append(f"  verified against the statute's text: {e.verified.source + ' (' + e.verified.on.isoformat() + ')' if e.verified else 'no'}")
+    return "\n".join(lines) + "\n"

@@ -249,7 +249,7 @@ class _Parser:
             try:
                 value = pack.param_on(name, self.on)
             except KeyError as exc:
-                self.err(loc, str(exc))
+                self.err(loc, str(exc.args[0]) if exc.args else str(exc))   # str(KeyError) would quote the message
                 return _BAD
             self.params[name] = value
             return value

@@ -50,7 +50,7 @@ class Engine:
         self.catalogs = Catalogs()
         for p in packset.packs:
             if p.manifest.domain == "offenses":
-                self.catalogs.add(p.manifest.jurisdiction, p.id, p.catalog)
+                self.catalogs.add(p.manifest.jurisdiction, p.id, p.catalog, p.catalog_codes)
         self.vocab_tags = set((packset.vocabulary.get("elements") or {}).keys())
         self.catalogs.force_elements = frozenset(packset.vocabulary.get("force_elements") or [])
         self.license_tags = set((packset.vocabulary.get("licenses") or {}).keys())
@@ -117,6 +117,30 @@ class Engine:
             "applicant_view": applicant_view,
         }, run
 
+    def unresolved_statutes(self, case: cf.CaseFile) -> list[tuple[tuple[Any, ...], str, str]]:
+        """Counts whose statute no catalog resolves and whose offense gives no elements to analyse it from:
+        (location in the case file, message, nearest catalog keys). Such a count cannot be classified at all,
+        so it is an input error (docs/case-file.md), not a memo of `possible` findings."""
+        out: list[tuple[tuple[Any, ...], str, str]] = []
+        places: list[tuple[tuple[Any, ...], cf.Count]] = [
+            (("options", i, "counts", j, "offense", "statute"), c) for i, o in enumerate(case.options) for j, c in enumerate(o.counts)]
+        places += [(("history", i, "offense", "statute"), c) for i, c in enumerate(case.history)]
+        for loc, count in places:
+            off = count.offense
+            juris = off.jurisdiction or case.jurisdiction
+            if off.elements is not None or self.catalogs.find(juris, off.statute) is not None:
+                continue
+            near = self.catalogs.suggest(juris, off.statute)
+            if juris in self.catalogs.by_jurisdiction:
+                msg = (f"'{off.statute}' is not in the {juris} offense catalog"
+                       + (f" (nearest: {', '.join(near)})" if near else "")
+                       + "; name a catalog statute (`collateral statutes " + juris + "`) or give the offense's elements")
+            else:
+                msg = (f"there is no offense catalog for {juris}: give the elements of '{off.statute}' "
+                       "(offense.elements, mens_rea, force, class, max_days; docs/case-file.md)")
+            out.append((loc, msg, near[0] if near else ""))
+        return out
+
     def prong_risks(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int],
                     result: dict[str, Any]) -> list[dict[str, Any]]:
         """For each count under a divisible statute whose prong the plea does not name: what each alternative
@@ -165,8 +189,10 @@ class Engine:
         on = as_of or case.as_of or dt.date.today()
         circuit = case.circuit or cf.default_circuit(case.jurisdiction)
         warnings: list[str] = []
-        if case.jurisdiction != "US" and not any(p.manifest.jurisdiction == case.jurisdiction for p in self.packset.packs):
-            warnings.append(f"No rule pack for {case.jurisdiction}; only federal rules were applied.")
+        if case.jurisdiction != "US" and not any(p.manifest.jurisdiction == case.jurisdiction and p.manifest.domain != "offenses"
+                                                 for p in self.packset.packs):
+            warnings.append(f"No {case.jurisdiction} consequence packs (fines, licensing, civil); only federal rules were applied"
+                            " to the state's consequences.")
         if circuit is None:
             warnings.append("No federal circuit given or derivable from the jurisdiction; circuit-specific rules were not applied.")
         options = []
@@ -629,10 +655,19 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
             out.append(counts.get(o["id"], {}).get(f"possible:{d}", ()))
         return tuple(out)
 
-    ranked = sorted(options, key=key)
+    def uncatalogued(o: dict[str, Any]) -> bool:
+        return not all(c.get("in_catalog", True) for c in o.get("counts", []))
+
+    # an option the tool knows less about (a statute outside the catalog, analysed only from the elements the
+    # case gives) never ranks above one it knows on that account: it is ranked after the known ones
+    ranked = sorted(options, key=lambda o: (uncatalogued(o), key(o)))
     reasons: list[str] = []
     for better, worse in zip(ranked, ranked[1:]):
         kb, kw = key(better), key(worse)
+        if uncatalogued(worse) and not uncatalogued(better):
+            reasons.append(f"{better['id']} ranks above {worse['id']}: {worse['id']} has a statute outside the offense "
+                           "catalog, analysed only from the elements the case file gives")
+            continue
         if kb == kw:
             reasons.append(f"{better['id']} and {worse['id']} tie: the same worst consequences in every area")
             continue

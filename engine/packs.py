@@ -44,6 +44,9 @@ class Manifest(M):
     current_through: dt.date
     maintainers: list[str] = Field(min_length=1)
     changelog: list[ChangelogEntry] = []
+    # offense catalogs: `required` (at most 5% of entries unverified against the statute's text, or `packs check`
+    # fails) or `pending` (a catalog written before verification was recorded: counted and reported, not failed)
+    catalog_verification: Literal["required", "pending"] = "required"
 
 
 class ParamValue(M):
@@ -130,6 +133,9 @@ class DerivedFile(M):
 
 
 class Catalog(M):
+    # the ways attorneys write each code of this catalog: canonical key prefix -> other names
+    # (e.g. "PC": ["Penal Code", "Cal. Penal Code", "Pen. Code"]); matched after normalization
+    codes: dict[str, list[str]] = {}
     offenses: list[CatalogEntry]
 
 
@@ -170,6 +176,7 @@ class Pack:
     parameters: dict[str, Parameter] = field(default_factory=dict)
     rules: list[LocatedRule] = field(default_factory=list)
     catalog: list[CatalogEntry] = field(default_factory=list)
+    catalog_codes: dict[str, list[str]] = field(default_factory=dict)
     derived: list[tuple[DerivedFact, str, int]] = field(default_factory=list)
     test_files: list[Path] = field(default_factory=list)
     sources: dict[str, Located] = field(default_factory=dict)
@@ -230,6 +237,7 @@ def load_pack(folder: Path, problems: list[Problem]) -> Optional[Pack]:
             cat = _validate(Catalog, src, "catalog", problems)
             if cat:
                 pack.catalog.extend(cat.offenses)
+                pack.catalog_codes.update(cat.codes)
         elif f.name == "derived.yaml":
             dfile = _validate(DerivedFile, src, "derived", problems)
             if dfile:

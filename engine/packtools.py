@@ -35,7 +35,10 @@ CODE_PREFIXES = {"imm": "immigration", "employment": "employment", "licensing": 
                  "firearms": "firearms", "voting": "voting", "jury": "jury", "housing": "housing", "benefits": "benefits",
                  "driving": "driving", "registration": "registration", "education": "education", "family": "family",
                  "relief": "relief"}
-PINPOINT = re.compile(r"§|\d+\s*,\s*\d+|\(\w+\)|\bat \d+|¶|\bpara|\barts?\.|\bch\.|\d+\.\d+")
+# a pinpoint: a section, a page after the first page ("569 U.S. 184, 190"), a subsection "(a)" (a year "(2006)"
+# is not one), "at 12", a paragraph, an article, a chapter, a decimal section number
+PINPOINT = re.compile(r"§|\d+\s*,\s*\d+|\((?!\d{4}\))\w+\)|\bat \d+|¶|\bpara|\barts?\.|\bch\.|\d+\.\d+")
+UNVERIFIED_LIMIT = 0.05   # share of a catalog's entries not checked against the statute's text
 
 
 def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
@@ -64,6 +67,23 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
                 if not PINPOINT.search(c.cite):
                     warnings.append(Problem(lr.file, lr.line, f"{r.id}: citations", f"'{c.cite}' has no pinpoint (section, subsection or page)"))
         errors.extend(_catalog_problems(pack, vocab))
+        if pack.catalog:
+            cat_file = str(pack.folder / "catalog.yaml")
+            unverified = [e for e in pack.catalog if e.verified is None]
+            share = len(unverified) / len(pack.catalog)
+            note = (f"{len(unverified)} of {len(pack.catalog)} entries ({share:.0%}) not verified against the statute's text"
+                    f" (limit {UNVERIFIED_LIMIT:.0%})")
+            if share > UNVERIFIED_LIMIT and pack.manifest.catalog_verification == "required":
+                errors.append(Problem(cat_file, 1, pack.id, note, ""))
+            elif unverified:
+                warnings.append(Problem(cat_file, 1, pack.id, note + (" — catalog_verification: pending"
+                                                                       if pack.manifest.catalog_verification == "pending" else "")))
+            src = pack.sources.get(cat_file)
+            for i, e in enumerate(pack.catalog):
+                for a in [*e.authorities, *(a for p in e.prongs for a in p.authorities)]:
+                    if not PINPOINT.search(a.cite):
+                        warnings.append(Problem(cat_file, src.line(("offenses", i)) if src else 1, f"{e.statute}: authorities",
+                                                f"'{a.cite}' has no pinpoint (section, subsection or page)"))
         errors.extend(_parameter_coverage(pack))
         for jur_circuit in _circuits(pack):
             try:
