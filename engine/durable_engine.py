@@ -18,7 +18,7 @@ import durable_rules_engine as _dre
 
 from .compiler import Program
 from .errors import EngineError
-from .runtime import Fact, Firing, activation_facts, activations, summaries
+from .runtime import Fact, Firing, Found, activation_facts, activations, summaries
 
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 _names = itertools.count()
@@ -61,9 +61,14 @@ class DurableRunner:
             self._assert_batch([*acts, *summaries(self.program, 0, self._derived, cids), {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
                 self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])
-            return self._firings
-        finally:
-            self._reset()
+        except BaseException:
+            # after an abandoned action durable_rules 2.0.28 leaves the session's action queue corrupt (the next
+            # evaluation reads a broken message): the ruleset is discarded, and the engine builds a new one
+            self._asserted = []
+            self.close()
+            raise
+        self._reset()
+        return self._firings
 
     def _copies(self, facts: list[Fact]) -> list[Fact]:
         """One copy per slot of the facts whose patterns were fanned out (compiler._fan_out)."""
@@ -111,7 +116,7 @@ class DurableRunner:
             raise EngineError(f"durable_rules fired an unknown rule {name!r}") from None
         rule = self.program.rules[ri]
         cid = matched["c"]["cid"]
-        refs = tuple(sorted((f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
+        refs = tuple(sorted(Found(f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
                             if alias[0] == "r" and f["t"] == "f")) if len(matched) > 1 else ()
         self._firings.add(Firing(ri, di, mode, cid, refs))
         key = (rule.produces, cid, mode, rule.id)

@@ -5,21 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional, Protocol
 
 from . import __version__
 from . import casefile as cf
 from .catalog import CERTAINTY_ORDER, Catalogs
-from .compiler import APPLICANT, CompileError, Program, applicable_packs, certainty_max, compile_program
+from .compiler import APPLICANT, CompileError, CRule, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .expr import evaluate as eval_expr
 from .expr import facts_of
 from .expr import show as show_expr
 from .facts import FACTS, CountFacts, build, count_path
 from .packs import SEVERITY_ORDER, PackSet
-from .runtime import Fact, Firing, Trace, conj_paths, encode, tri
+from .runtime import APPLIES, POSSIBLE, Fact, Firing, Trace, conj_paths, encode, tri
 
 DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
                 "driving", "registration", "education", "family", "relief")
@@ -68,7 +68,7 @@ class Engine:
 
     def runner(self, program: Program) -> Runner:
         r = self._runners.get(program.digest)
-        if r is None:
+        if r is None or getattr(r, "handle", True) is None:   # a durable session discarded after a failure
             if self.evaluator == "plain":
                 from .plain import PlainRunner
                 r = PlainRunner(program)
@@ -279,139 +279,164 @@ def _finding_id(option_id: str, code: str, cid: str) -> str:
     return f"{option_id}/{code}" if cid == "*" else f"{option_id}/{code}@{cid}"
 
 
-def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
+@dataclass
+class Chain:
+    """What propagation decides for one finding: its status from its firings, the certainty and unknowns it
+    inherits from the findings it rests on, the silent-record facts its burden resolved, and the facts read."""
+    status: str                      # applies | possible
+    certainty: str
+    rules: list[CRule]
+    cid: str                         # the count id ("*": option level)
+    because: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    silent: list[str] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def _add(xs: list[str], new: Any) -> None:
+    xs.extend(x for x in new if x not in xs)
+
+
+def _named(prog: Program, cid: str, path: str) -> str:
+    """A fact as explanations name it: counts[0].record.substance for a count fact, the path otherwise."""
+    return count_path(cid, path) if prog.facts[path].scope == "cnt" else path
+
+
+def _groups(run: OptionRun, option_id: str) -> list[tuple[str, list[Firing]]]:
+    """Firings by finding id, in dependency order (stratum and level of the rules), so that every finding is
+    assembled after the findings it rests on."""
     prog = run.program
-    derived_sources = {d.spec.path: facts_of(d.expr) for d in prog.derived}
-    cnt_by_id = {c.cid: c for c in run.counts}
     groups: dict[str, list[Firing]] = {}
     for f in run.firings:
         groups.setdefault(_finding_id(option_id, prog.rules[f.rule].produces, f.cid), []).append(f)
     order = sorted(groups, key=lambda fid: (max((prog.rules[f.rule].stratum, prog.rules[f.rule].level) for f in groups[fid]), fid))
+    return [(fid, groups[fid]) for fid in order]
+
+
+def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict[str, dict[str, Any]],
+               derived_sources: dict[str, list[str]]) -> Chain:
+    """Status, certainty, chain and unknowns of one finding from its firings and the findings they read."""
+    prog = run.program
+    mode = APPLIES if any(f.mode == APPLIES for f in firings) else POSSIBLE
+    chosen = sorted((f for f in firings if f.mode == mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
+    rules = sorted({prog.rules[f.rule].id: prog.rules[f.rule] for f in chosen}.values(), key=lambda r: r.id)
+    chain = Chain("applies" if mode == APPLIES else "possible", "", rules, chosen[0].cid)
+    cnt_by_id = {c.cid: c for c in run.counts}
+    best: Optional[str] = None
+    for f in chosen:
+        r = prog.rules[f.rule]
+        d = r.disjuncts[f.disjunct]
+        cnt = cnt_by_id.get(f.cid)
+        cert = r.certainty
+        # a catalog entry's certainty is about the immigration classification of the statute: it qualifies
+        # the immigration findings that read the contested attributes, not a fine or a license rule
+        if r.reads_offense and r.then.domain == "immigration" and cnt is not None and cnt.values.get("count.offense.certainty"):
+            cert = certainty_max(cert, cnt.values["count.offense.certainty"])
+        deps = [_finding_id(option_id, ref.code, ref.cid) for ref in f.refs]
+        for ref in d.refs:   # read through a summary (negation, counting): name the findings it counted
+            if ref.kind in ("neg", "count"):
+                deps += [x["id"] for x in done.values()
+                         if x["code"] == ref.code and (not ref.same_count or x["id"].endswith(f"@{f.cid}"))]
+        read = {_finding_id(option_id, ref.code, ref.cid) for ref in f.refs}
+        for rid in deps:
+            _add(chain.because, [rid])
+            dep = done.get(rid)
+            if dep is None:
+                continue
+            if rid in read:   # a finding read positively lends its certainty and its silent-record facts
+                _add(chain.silent, dep["silent_record"])
+                cert = certainty_max(cert, dep["certainty"])
+            if mode == POSSIBLE and dep["status"] == "possible":
+                _add(chain.missing, dep["missing_facts"])
+        best = cert if best is None else min(best, cert, key=CERTAINTY_ORDER.index)
+        known = {**run.opt_values, **(cnt.values if cnt else {})}
+        for path in conj_paths(d):
+            if path in known:
+                chain.facts[count_path(f.cid, path) if prog.facts[path].scope == "cnt" else path] = _display(known[path])
+        trace = Trace()
+        tri(d.opt, run.opt_fact, trace)
+        if cnt is not None:
+            tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), trace)
+        _add(chain.silent, [_named(prog, f.cid, p) for p in sorted(trace.resolved)])
+        if mode == POSSIBLE:
+            # a comparison between two facts names both; only the unknown ones are asked, and a derived fact is
+            # asked through the facts it is computed from
+            _add(chain.missing, [_named(prog, f.cid, p) for p in sorted(_unknown_sources(trace.missing, known, derived_sources))])
+    assert best is not None
+    chain.certainty = best
+    return chain
+
+
+def _present(run: OptionRun, fid: str, chain: Chain, done: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The finding as the result document gives it (docs/result-format.md)."""
+    rule = chain.rules[0]
+    then = rule.then
+    counts_idx: list[int] = []
+    history_idx: list[int] = []
+    if chain.cid != "*":
+        (history_idx if chain.cid.startswith("h") else counts_idx).append(int(chain.cid.lstrip("h")))
+    else:
+        for b in chain.because:
+            dep = done.get(b)
+            if dep:
+                counts_idx.extend(i for i in dep["counts"] if i not in counts_idx)
+                history_idx.extend(i for i in dep["history"] if i not in history_idx)
+    amount = arithmetic = None
+    if rule.amount is not None:
+        cnt = next((c for c in run.counts if c.cid == chain.cid), None)
+        vals = {**run.opt_values, **(cnt.values if cnt else {})}
+        counts_vals = [c.values for c in run.counts] if chain.cid == "*" else None
+        value = eval_expr(rule.amount, vals, counts_vals)
+        amount = float(value.quantize(Decimal("0.01"))) if value is not None else None
+        arithmetic = show_expr(rule.amount, vals, counts_vals) + (f" = {value:,.2f}" if value is not None else " (unknown)")
+    mitigations: list[str] = []
+    checklist: list[str] = []
+    citations: list[dict[str, Any]] = []
+    for r in chain.rules:
+        _add(mitigations, r.then.mitigations)
+        _add(checklist, r.then.record_checklist)
+        citations.extend(c for c in r.citations if c not in citations)
+    return {
+        "id": fid,
+        "code": rule.produces,
+        "kind": then.kind,
+        "domain": then.domain,
+        "status": chain.status,
+        "certainty": chain.certainty,
+        "severity": then.severity,
+        "mandatory": then.mandatory,
+        "duration": then.duration,
+        "padilla": padilla_label(then.domain, then.kind, then.mandatory, chain.status == "applies", chain.certainty),
+        "title": then.title,
+        "summary": then.summary.strip(),
+        "explanation": then.explanation.strip(),
+        "citations": citations,
+        "rule": rule.id,
+        "rules": [r.id for r in chain.rules],
+        "pack": rule.pack,
+        "counts": sorted(counts_idx),
+        "history": sorted(history_idx),
+        "because": sorted(chain.because),
+        "facts": dict(sorted(chain.facts.items())),
+        "missing_facts": sorted(chain.missing),
+        "burden": rule.burden,
+        "silent_record": sorted(chain.silent),
+        "mitigations": mitigations,
+        "record_checklist": checklist,
+        "amount": amount,
+        "arithmetic": arithmetic,
+        "timeline": then.timeline,
+        "audience": then.audience,
+    }
+
+
+def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
+    """Every finding of one option: propagation (status, certainty, unknowns along the chain), then
+    presentation, in dependency order."""
+    derived_sources = {d.spec.path: facts_of(d.expr) for d in run.program.derived}
     done: dict[str, dict[str, Any]] = {}
-    for fid in order:
-        fs = groups[fid]
-        status_mode = "a" if any(f.mode == "a" for f in fs) else "p"
-        chosen = sorted((f for f in fs if f.mode == status_mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
-        rules = sorted({prog.rules[f.rule].id: prog.rules[f.rule] for f in chosen}.values(), key=lambda r: r.id)
-        rule = rules[0]
-        cid = chosen[0].cid
-        because: list[str] = []
-        facts: dict[str, Any] = {}
-        missing: list[str] = []
-        silent: list[str] = []    # record facts whose silence the rule's burden decided
-        best_cert = None
-        for f in chosen:
-            r = prog.rules[f.rule]
-            d = r.disjuncts[f.disjunct]
-            cert = r.certainty
-            cnt = cnt_by_id.get(f.cid)
-            # a catalog entry's certainty is about the immigration classification of the statute: it qualifies
-            # the immigration findings that read the contested attributes, not a fine or a license rule
-            if (r.reads_offense and r.then.domain == "immigration" and cnt is not None
-                    and cnt.values.get("count.offense.certainty")):
-                cert = certainty_max(cert, cnt.values["count.offense.certainty"])
-            for code, rcid, _st, _by in f.refs:
-                rid = _finding_id(option_id, code, rcid)
-                if rid not in because:
-                    because.append(rid)
-                dep = done.get(rid)
-                if dep is not None:
-                    silent.extend(m for m in dep["silent_record"] if m not in silent)
-                    cert = certainty_max(cert, dep["certainty"])
-                    if status_mode == "p" and dep["status"] == "possible":
-                        missing.extend(m for m in dep["missing_facts"] if m not in missing)
-            best_cert = cert if best_cert is None else min(best_cert, cert, key=CERTAINTY_ORDER.index)
-            for path in conj_paths(d):
-                spec = prog.facts[path]
-                src = run.opt_values if spec.scope == "opt" else (cnt.values if cnt else {})
-                name = count_path(f.cid, path) if spec.scope == "cnt" else path
-                if path in src:
-                    facts[name] = _display(src[path])
-            for ref in d.refs:
-                if ref.kind in ("neg", "count"):   # read through a summary: name the findings it counted
-                    for dep in done.values():
-                        if dep["code"] == ref.code and (not ref.same_count or dep["id"].endswith(f"@{f.cid}")):
-                            if dep["id"] not in because:
-                                because.append(dep["id"])
-                            if status_mode == "p" and dep["status"] == "possible":
-                                missing.extend(m for m in dep["missing_facts"] if m not in missing)
-            trace = Trace()
-            tri(d.opt, run.opt_fact, trace)
-            if cnt is not None:
-                tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), trace)
-            known = {**run.opt_values, **(cnt.values if cnt else {})}
-            for p in sorted(trace.resolved):
-                m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
-                if m not in silent:
-                    silent.append(m)
-            if status_mode == "p":
-                # a comparison between two facts names both; only the unknown ones are asked, and a derived
-                # fact is asked through the facts it is computed from
-                unknown = sorted(_unknown_sources(trace.missing, known, derived_sources))
-                for p in unknown:
-                    m = count_path(f.cid, p) if prog.facts[p].scope == "cnt" else p
-                    if m not in missing:
-                        missing.append(m)
-        assert best_cert is not None
-        then = rule.then
-        counts_idx: list[int] = []
-        history_idx: list[int] = []
-        if cid != "*":
-            (history_idx if cid.startswith("h") else counts_idx).append(int(cid.lstrip("h")))
-        else:
-            for b in because:
-                dep = done.get(b)
-                if dep:
-                    counts_idx.extend(i for i in dep["counts"] if i not in counts_idx)
-                    history_idx.extend(i for i in dep["history"] if i not in history_idx)
-        amount = arithmetic = None
-        if rule.amount is not None:
-            cnt0 = cnt_by_id.get(cid)
-            vals = {**run.opt_values, **(cnt0.values if cnt0 else {})}
-            counts_vals = [c.values for c in run.counts] if cid == "*" else None
-            value = eval_expr(rule.amount, vals, counts_vals)
-            amount = float(value.quantize(Decimal("0.01"))) if value is not None else None
-            arithmetic = show_expr(rule.amount, vals, counts_vals) + (f" = {value:,.2f}" if value is not None else " (unknown)")
-        padilla = padilla_label(then.domain, then.kind, then.mandatory, status_mode == "a", best_cert)
-        mitigations: list[str] = []
-        checklist: list[str] = []
-        citations: list[dict[str, Any]] = []
-        for r in rules:
-            mitigations.extend(m for m in r.then.mitigations if m not in mitigations)
-            checklist.extend(m for m in r.then.record_checklist if m not in checklist)
-            citations.extend(c for c in r.citations if c not in citations)
-        done[fid] = {
-            "id": fid,
-            "code": rule.produces,
-            "kind": then.kind,
-            "domain": then.domain,
-            "status": "applies" if status_mode == "a" else "possible",
-            "certainty": best_cert,
-            "severity": then.severity,
-            "mandatory": then.mandatory,
-            "duration": then.duration,
-            "padilla": padilla,
-            "title": then.title,
-            "summary": then.summary.strip(),
-            "explanation": then.explanation.strip(),
-            "citations": citations,
-            "rule": rule.id,
-            "rules": [r.id for r in rules],
-            "pack": rule.pack,
-            "counts": sorted(counts_idx),
-            "history": sorted(history_idx),
-            "because": sorted(because),
-            "facts": dict(sorted(facts.items())),
-            "missing_facts": sorted(missing),
-            "burden": rule.burden,
-            "silent_record": sorted(silent),
-            "mitigations": mitigations,
-            "record_checklist": checklist,
-            "amount": amount,
-            "arithmetic": arithmetic,
-            "timeline": then.timeline,
-            "audience": then.audience,
-        }
+    for fid, firings in _groups(run, option_id):
+        done[fid] = _present(run, fid, _propagate(run, option_id, firings, done, derived_sources), done)
     return sorted(done.values(), key=_finding_order)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import product
 
 from .compiler import Program
-from .runtime import Fact, Firing, activations, ref_matches_summary, summaries
+from .runtime import Fact, Firing, Found, activations, ref_matches_summary, summaries
 
 
 class PlainRunner:
@@ -55,7 +55,7 @@ class PlainRunner:
                             for combo in product(*choices):
                                 if mode == "p" and st == "a" and all(strict_refs) and all(c[2] == "a" for c in combo if c[0]):
                                     continue   # everything holds certainly: the `applies` firing covers it
-                                firings.add(Firing(ri, di, mode, cid, tuple(sorted(c for c in combo if c[0]))))
+                                firings.add(Firing(ri, di, mode, cid, tuple(sorted(Found(*c) for c in combo if c[0]))))
                                 new = (rule.produces, cid, mode, rule.id)
                                 if new not in derived:
                                     derived.add(new)

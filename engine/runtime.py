@@ -9,20 +9,34 @@ import functools
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Optional, Protocol
+from typing import Any, NamedTuple, Optional, Protocol
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic
 
 Fact = dict[str, Any]
 
 
+APPLIES = "a"     # a firing whose condition is true: the finding applies
+POSSIBLE = "p"    # a firing whose condition is true or unknown: the finding is possible
+NONE = "n"        # in a summary: the code was not found on that count
+
+
+class Found(NamedTuple):
+    """A finding as the engines carry it: its code, count id ("*": option level, "h<i>": the i-th prior
+    conviction), status (APPLIES or POSSIBLE) and the rule that made it."""
+    code: str
+    cid: str
+    st: str
+    by: str
+
+
 @dataclass(frozen=True)
 class Firing:
     rule: int                 # index into program.rules
     disjunct: int
-    mode: str                 # a: the condition is true; p: it is true or unknown
+    mode: str                 # APPLIES: the condition is true; POSSIBLE: it is true or unknown
     cid: str                  # the count id ("*" for an option-scope rule)
-    refs: tuple[tuple[str, str, str, str], ...]   # matched findings: (code, cid, st, by)
+    refs: tuple[Found, ...]   # the findings it matched
 
 
 def add_months(d: dt.date, months: int) -> dt.date:

@@ -116,7 +116,7 @@ def test_an_answer_is_written_where_the_case_file_keeps_it() -> None:
     client = Question("client.immigration.status", "a", "client.immigration.status", "client.immigration.status", "?", "high",
                       [], (), "enum")
     assert apply_answer(DATA, client, "lpr")["client"]["immigration"] == {"status": "lpr"}
-    assert DATA == original   # the input is never changed
+    assert original == DATA   # the input is never changed
 
 
 def test_a_license_answer_on_a_case_without_a_client() -> None:

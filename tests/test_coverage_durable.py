@@ -1,0 +1,144 @@
+"""The durable_rules runner never fails silently (engine/durable_engine.py): a ruleset the engine rejects, an
+error code from an assert or a retraction, an action it cannot name and a closed ruleset are all EngineErrors
+with the exact message, and after an error the session is empty again, so the next evaluation is right."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from engine import durable_engine
+from engine.compiler import Program
+from engine.durable_engine import DurableRunner
+from engine.errors import EngineError
+from engine.evaluate import Engine
+from engine.packs import load_all
+from engine.plain import PlainRunner
+
+from .conftest import ROOT, case, make_rules
+from .test_engine import PARAMS, RULES
+
+ON = dt.date(2026, 11, 26)
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    return Engine(load_all(make_rules(tmp_path_factory.mktemp("dur"), RULES, PARAMS)), "durable")
+
+
+def theft_case(days: int = 365) -> Any:
+    return case({"format": 1, "jurisdiction": "US-TX", "as_of": "2026-11-26",
+                 "client": {"immigration": {"status": "lpr", "admission_date": "2010-01-01"}},
+                 "options": [{"id": "a", "counts": [{"offense": {"statute": "TEST", "elements": ["theft"], "cimt": True},
+                                                     "committed_on": "2026-01-01", "sentence": {"custody_days": days}}]}]})
+
+
+def facts(engine: Engine, days: int = 365) -> tuple[Program, Any, Any]:
+    c = theft_case(days)
+    run = engine.run_option(c, c.options[0], ON, 5)
+    return run.program, run.opt_fact, run.cnt_facts
+
+
+def test_a_ruleset_the_engine_rejects_is_an_engine_error(engine: Engine) -> None:
+    program, _, _ = facts(engine)
+    broken = dataclasses.replace(program, durable={"r": {"all": "not a list of patterns"}})
+    with pytest.raises(EngineError, match=r"^durable_rules rejected the compiled ruleset: "):
+        DurableRunner(broken)
+
+
+def test_a_closed_ruleset_refuses_to_run_and_closes_once(engine: Engine) -> None:
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(program)
+    assert runner.run(opt, cnts) == PlainRunner(program).run(opt, cnts)
+    runner.close()
+    runner.close()   # a second close is a no-op
+    with pytest.raises(EngineError, match=r"^the durable_rules ruleset was closed$"):
+        runner.run(opt, cnts)
+
+
+def test_an_action_for_an_unknown_rule_is_an_error_and_the_session_is_left_empty(engine: Engine) -> None:
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(dataclasses.replace(program, actions={}))
+    with pytest.raises(EngineError, match=r"^durable_rules fired an unknown rule 't\.chain\.[a-z-]+#0a'$"):
+        runner.run(opt, cnts)
+    assert runner.handle is None   # a session that failed mid-action is discarded, never reused
+
+
+REUSE = """
+import dataclasses, datetime as dt, sys, tempfile
+from pathlib import Path
+from tests.conftest import case, make_rules
+from tests.test_engine import PARAMS, RULES
+from engine.errors import EngineError
+from engine.evaluate import Engine
+from engine.packs import load_all
+from engine.plain import PlainRunner
+eng = Engine(load_all(make_rules(Path(tempfile.mkdtemp()), RULES, PARAMS)), "durable")
+c = case(%r)
+run = eng.run_option(c, c.options[0], dt.date(2026, 11, 26), 5)
+runner = eng.runner(run.program)
+runner.program = dataclasses.replace(run.program, actions={})   # every action now fails
+try:
+    runner.run(run.opt_fact, run.cnt_facts)
+    sys.exit(4)
+except EngineError:
+    pass
+again = eng.run_option(c, c.options[0], dt.date(2026, 11, 26), 5)   # the engine builds a new session
+ok = again.firings == PlainRunner(run.program).run(run.opt_fact, run.cnt_facts) and eng.runner(run.program) is not runner
+sys.exit(0 if ok else 3)
+"""
+
+
+def test_after_an_error_in_an_action_the_engine_evaluates_right_again() -> None:
+    # in a child process: durable_rules' corrupt action queue after an abandoned action could crash this one
+    data = theft_case().model_dump(mode="json", by_alias=True, exclude_none=True)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLLATERAL_CACHE": "off"}
+    p = subprocess.run([sys.executable, "-c", REUSE % (data,)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+
+
+def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(program)
+    monkeypatch.setattr(durable_engine._dre, "assert_facts", lambda handle, text: (301, 0))
+    with pytest.raises(EngineError, match=r"^durable_rules returned code 301 on assert$"):
+        runner.run(opt, cnts)
+    monkeypatch.undo()
+    assert runner.handle is None   # discarded after a failure
+    fresh = engine.runner(program)
+    assert fresh is not runner and fresh.run(opt, cnts) == PlainRunner(program).run(opt, cnts)
+
+
+def test_an_error_code_on_retract_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(program)
+    real = durable_engine._dre.retract_facts
+
+    def failing(handle: Any, text: str) -> tuple[int, int]:
+        real(handle, text)
+        return 304, 0
+    monkeypatch.setattr(durable_engine._dre, "retract_facts", failing)
+    with pytest.raises(EngineError, match=r"^durable_rules returned code 304 on retract$"):
+        runner.run(opt, cnts)
+    monkeypatch.undo()
+    runner.close()
+
+
+def test_evaluations_do_not_see_each_other(engine: Engine) -> None:
+    program, opt, cnts = facts(engine)
+    _, opt_short, cnts_short = facts(engine, 30)
+    runner = DurableRunner(program)
+    long_ = runner.run(opt, cnts)
+    short = runner.run(opt_short, cnts_short)
+    assert short == PlainRunner(program).run(opt_short, cnts_short)
+    assert runner.run(opt, cnts) == long_
+    assert {program.rules[f.rule].produces for f in long_} - {program.rules[f.rule].produces for f in short} == {
+        "imm.aggravated_felony.G", "imm.deportable.aggravated_felony"}
+    assert runner.remaining_facts() == []
+    runner.close()
