@@ -141,6 +141,9 @@ class Record(Strict):
     protection_order_violation_found: Optional[bool] = None
     underlying_max_days: Optional[int] = Field(default=None, ge=0)
     underlying_felony: Optional[bool] = None
+    # the scheme of criminal misconduct the count arose from, as the record shows it: counts with the same
+    # value arose from a single scheme (8 U.S.C. § 1227(a)(2)(A)(ii)); any short label, e.g. "incident-1"
+    scheme: Optional[str] = Field(default=None, min_length=1, max_length=80)
 
 
 class Sentence(Strict):

@@ -64,6 +64,7 @@ class Ref:
     op: str = ""
     n: int = 0
     star: bool = False    # pos only: the option-level finding (cid "*") of a code concluded at both scopes
+    separate: bool = False  # count only: count separate schemes of criminal misconduct, not counts (summary na_s/nap_s)
 
 
 @dataclass(frozen=True)
@@ -224,9 +225,14 @@ class _Parser:
         return PRef(Ref("neg" if negate else "pos", code, same))
 
     def _count(self, c: dict[str, Any], loc: tuple[Any, ...], negate: bool) -> Optional[PNode]:
-        ops = [k for k in c if k != "count"]
+        separate = c.get("separate", False)
+        if not isinstance(separate, bool):
+            self.err(loc + ("separate",), "separate takes true or false")
+            return None
+        ops = [k for k in c if k not in ("count", "separate")]
         if len(ops) != 1 or ops[0] not in COUNT_OPS or not isinstance(c[ops[0]], int):
-            self.err(loc, f"a count condition takes one of {', '.join(COUNT_OPS)} with a whole number")
+            self.err(loc, f"a count condition takes one of {', '.join(COUNT_OPS)} with a whole number (and optionally separate: true)",
+                     nearest(ops[0], COUNT_OPS) if ops and ops[0] not in COUNT_OPS else "")
             return None
         code = c["count"]
         if not self._code_ok(code, loc + ("count",)):
@@ -235,9 +241,10 @@ class _Parser:
         n = c[op]
         if negate:
             if op == "eq":
-                return PTree("any", [PRef(Ref("count", code, False, "lt", n)), PRef(Ref("count", code, False, "gt", n))])
+                return PTree("any", [PRef(Ref("count", code, False, "lt", n, separate=separate)),
+                                     PRef(Ref("count", code, False, "gt", n, separate=separate))])
             op = NEG_OP[op]
-        return PRef(Ref("count", code, False, op, n))
+        return PRef(Ref("count", code, False, op, n, separate=separate))
 
     def _value(self, v: Any, loc: tuple[Any, ...]) -> Any:
         if isinstance(v, dict) and set(v) == {"param"}:
@@ -555,7 +562,7 @@ def _conj(c: _Conj) -> Conj:
         if not ts:
             return None
         return ts[0] if len(ts) == 1 else Tree("all", ts)
-    refs = tuple(sorted(set(c[2]), key=lambda r: (r.kind, r.code, r.same_count, r.star, r.op, r.n)))
+    refs = tuple(sorted(set(c[2]), key=lambda r: (r.kind, r.code, r.same_count, r.star, r.op, r.n, r.separate)))
     return Conj(merge(c[0]), merge(c[1]), refs)
 
 
@@ -726,6 +733,13 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
     for lr, parser, tree, amount, rid, code in _burden_views(parsed_rules, facts, code_scope):
         located.setdefault(rid, lr)
         disjuncts = [_conj(c) for c in _dnf(tree)]
+        widest = max((len(d.refs) for d in disjuncts), default=0)
+        if widest > MAX_REFS and rid == lr.rule.id:
+            problems.append(Problem(lr.file, lr.line, f"{lr.rule.id}: when",
+                                    f"a branch of this condition reads {widest} findings; the rule engine joins at most "
+                                    f"{MAX_REFS} per rule (durable_rules holds 16 facts in a match, with the phase and "
+                                    "the case's facts): read a summary finding made by another rule instead"))
+            continue
         rules.append(CRule(rid, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
                            [c.model_dump(exclude_none=True) for c in lr.rule.citations], lr.rule.then, disjuncts,
                            parser.reads_offense, code, amount, param_values=parser.params,
@@ -865,6 +879,9 @@ def _fan_out(shared: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
     return dict(sorted(fanout.items()))
 
 
+# durable_rules keeps at most 16 facts in one match (MAX_MESSAGE_FRAMES in its state.h; beyond it the assert
+# fails with ERR_MAX_MESSAGES_IN_FRAME, 304): a rule's findings, its phase fact and its activation fact
+MAX_REFS = 14
 ACTIVATION_BUCKETS = 16
 ACTIVATION_PROPS = 40
 _JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
@@ -892,16 +909,17 @@ def _count_test(ref: Ref, lenient: bool, negate: bool = False) -> dict[str, Any]
     n = ref.n
     if negate:
         if ref.op == "eq":   # lenient holds (na <= n <= nap); strict fails unless na == nap == n
-            return {"amb": True}
+            return {"amb_s" if ref.separate else "amb": True}
         upward = ref.op in ("ge", "gt")
-        key = "na" if upward else "nap"
+        key = ("na" if upward else "nap") + ("_s" if ref.separate else "")
         flipped = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge"}[ref.op]
         return {_JOP[flipped]: {key: n}}
+    na, nap = ("na_s", "nap_s") if ref.separate else ("na", "nap")
     if ref.op == "eq":
-        return {"$and": [{"$lte": {"na": n}}, {"$gte": {"nap": n}}]} if lenient else {"$and": [{"na": n}, {"nap": n}]}
+        return {"$and": [{"$lte": {na: n}}, {"$gte": {nap: n}}]} if lenient else {"$and": [{na: n}, {nap: n}]}
     upward = ref.op in ("ge", "gt")
     key = ("nap" if lenient else "na") if upward else ("na" if lenient else "nap")
-    return {_JOP[ref.op]: {key: n}}
+    return {_JOP[ref.op]: {key + ("_s" if ref.separate else ""): n}}
 
 
 def certainty_max(a: str, b: str) -> str:

@@ -18,7 +18,7 @@ import durable_rules_engine as _dre
 
 from .compiler import Program
 from .errors import EngineError
-from .runtime import Fact, Firing, Found, activation_facts, activations, summaries
+from .runtime import Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
 
 _OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
 _names = itertools.count()
@@ -56,11 +56,12 @@ class DurableRunner:
             raise EngineError("the durable_rules ruleset was closed")
         self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
         cids = [c["cid"] for c in cnts]
+        keys = scheme_keys(cnts)
         try:
             acts = activation_facts(activations(self.program, opt, cnts))
-            self._assert_batch([*acts, *summaries(self.program, 0, self._derived, cids), {"t": "phase", "n": 0}])
+            self._assert_batch([*acts, *summaries(self.program, 0, self._derived, cids, keys), {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
-                self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids)])
+                self._assert_batch([{"t": "phase", "n": stratum}, *summaries(self.program, stratum, self._derived, cids, keys)])
         except BaseException:
             # after an abandoned action durable_rules 2.0.28 leaves the session's action queue corrupt (the next
             # evaluation reads a broken message): the ruleset is discarded, and the engine builds a new one
@@ -88,7 +89,10 @@ class DurableRunner:
         batch: list[Fact] = self._copies(facts)
         while batch:
             text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
-            code, state = _dre.assert_facts(self.handle, text)
+            try:
+                code, state = _dre.assert_facts(self.handle, text)
+            except _dre.error as exc:   # e.g. a limit of the engine: never a traceback, never a silent loss
+                raise EngineError(f"durable_rules failed on assert: {exc}") from exc
             if code not in (_OK, _OBSERVED):
                 raise EngineError(f"durable_rules returned code {code} on assert")
             self._asserted.append(text)   # retracted later from the same text, newest batch first

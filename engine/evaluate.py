@@ -337,6 +337,14 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
             if ref.kind in ("neg", "count"):
                 deps += [x["id"] for x in done.values()
                          if x["code"] == ref.code and (not ref.same_count or x["id"].endswith(f"@{f.cid}"))]
+            if ref.kind == "count" and ref.separate and mode == POSSIBLE:
+                # how many separate schemes the counts arose from is open for counts committed on the same day
+                # (or on an unknown day) with no scheme in the record
+                with_code = [c for c in run.counts if "count.record.scheme" not in c.values
+                             and any(x["code"] == ref.code and x["id"].endswith(f"@{c.cid}") for x in done.values())]
+                days = [c.values.get("count.committed_on") for c in with_code]
+                _add(chain.missing, [count_path(c.cid, "count.record.scheme") for c, day in zip(with_code, days)
+                                     if day is None or days.count(day) > 1])
         read = {_finding_id(option_id, ref.code, ref.cid) for ref in f.refs}
         for rid in deps:
             _add(chain.because, [rid])

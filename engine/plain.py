@@ -6,7 +6,7 @@ from __future__ import annotations
 from itertools import product
 
 from .compiler import Program
-from .runtime import Fact, Firing, Found, activations, ref_matches_summary, summaries
+from .runtime import Fact, Firing, Found, activations, ref_matches_summary, scheme_keys, summaries
 
 
 class PlainRunner:
@@ -19,6 +19,7 @@ class PlainRunner:
     def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
         prog = self.program
         cids = [c["cid"] for c in cnts]
+        keys = scheme_keys(cnts)
         active: dict[tuple[int, int], list[tuple[str, str]]] = {}
         for ri, di, cid, st in activations(prog, opt, cnts):
             active.setdefault((ri, di), []).append((cid, st))
@@ -28,7 +29,7 @@ class PlainRunner:
         summary: dict[tuple[str, str], Fact] = {}
         firings: set[Firing] = set()
         for stratum in range(prog.strata):
-            for s in summaries(prog, stratum, derived, cids):
+            for s in summaries(prog, stratum, derived, cids, keys):
                 summary[(s["code"], s["cid"])] = s
             for ri, rule in enumerate(prog.rules):
                 if rule.stratum != stratum:

@@ -233,7 +233,34 @@ def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[tuple[int
     return out
 
 
-def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str, str]], cids: list[str]) -> list[Fact]:
+def scheme_keys(cnts: list[Fact]) -> dict[str, tuple[Optional[str], Optional[int]]]:
+    """Per count id, what tells its scheme of criminal misconduct apart: the record's scheme (counts with the
+    same one arose from a single scheme) and the commission date (as an ordinal)."""
+    return {c["cid"]: (c.get("count__record__scheme"), c.get("count__committed_on")) for c in cnts}
+
+
+def _separate_bounds(applying: list[str], possible: list[str], keys: dict[str, tuple[Optional[str], Optional[int]]]) -> tuple[int, int]:
+    """How many separate schemes the counts of a code certainly (na_s) and at most (nap_s) arose from.
+
+    Counts with the same recorded scheme are one. Counts committed on different dates are separate (Matter of
+    Adetiba, 20 I&N Dec. 506, 509-10 (BIA 1992)); counts on the same day with no recorded scheme may be one or
+    several (Matter of Islam, 25 I&N Dec. 637 (BIA 2011)): the lower bound merges them, the upper does not."""
+    def lower(cids: list[str]) -> int:
+        groups: set[Any] = set()
+        for cid in cids:
+            scheme, day = keys.get(cid, (None, None))
+            groups.add(("s", scheme) if scheme is not None else ("d", day) if day is not None else ("u", None))
+        known = {g for g in groups if g[0] != "u"}
+        return len(known) if known else len(groups)
+
+    def upper(cids: list[str]) -> int:
+        schemes = {keys.get(cid, (None, None))[0] for cid in cids} - {None}
+        return len(schemes) + sum(1 for cid in cids if keys.get(cid, (None, None))[0] is None)
+    return lower(applying), upper(applying + possible)
+
+
+def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str, str]], cids: list[str],
+              keys: Optional[dict[str, tuple[Optional[str], Optional[int]]]] = None) -> list[Fact]:
     """Closed-world summaries of the codes whose producers all ran in lower strata."""
     out: list[Fact] = []
     for code, first in sorted(program.summary_codes.items()):
@@ -245,20 +272,22 @@ def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str,
                 status[cid] = st
         na = sum(1 for cid in cids if status.get(cid) == "a")
         nap = sum(1 for cid in cids if cid in status)
+        na_s, nap_s = _separate_bounds([c for c in cids if status.get(c) == "a"],
+                                       [c for c in cids if status.get(c) == "p"], keys or {})
         for cid in cids:
             st = status.get(cid, "n")
             out.append({"t": "s", "code": code, "cid": cid, "st": st, "none_a": st == "n", "none_p": st != "a"})
         top = status.get("*")   # a finding at the option level (a code concluded at both scopes)
         overall = "a" if na or top == "a" else ("p" if nap or top == "p" else "n")
         out.append({"t": "s", "code": code, "cid": "*", "st": overall, "none_a": overall == "n", "none_p": overall != "a",
-                    "na": na, "nap": nap, "amb": na != nap})
+                    "na": na, "nap": nap, "amb": na != nap, "na_s": na_s, "nap_s": nap_s, "amb_s": na_s != nap_s})
     return out
 
 
 def ref_matches_summary(ref: Ref, s: Fact, lenient: bool) -> bool:
     if ref.kind == "neg":
         return bool(s["none_p"] if lenient else s["none_a"])
-    na, nap, n = s["na"], s["nap"], ref.n
+    na, nap, n = (s["na_s"], s["nap_s"], ref.n) if ref.separate else (s["na"], s["nap"], ref.n)
     if ref.op == "eq":
         return bool((na <= n <= nap) if lenient else (na == n == nap))
     upward = ref.op in ("ge", "gt")

@@ -73,9 +73,9 @@ GOALS = "remain, travel, naturalize, adjust, daca, tps, asylum, u_or_t_visa"
      "'guily' is not a value of count.plea; expected one of guilty, nolo_contendere, alford, trial (did you mean 'guilty'?)"),
     # findings and counts of findings
     ("{finding: imm.cimt, any_counts: true}", "", "unexpected key(s) ['any_counts'] in a finding condition (did you mean 'any_count'?)"),
-    ("{count: imm.cimt, ge: 1.5}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number"),
-    ("{count: imm.cimt, ne: 1}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number"),
-    ("{count: imm.cimt}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number"),
+    ("{count: imm.cimt, ge: 1.5}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number (and optionally separate: true)"),
+    ("{count: imm.cimt, ne: 1}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number (and optionally separate: true)"),
+    ("{count: imm.cimt}", "", "a count condition takes one of eq, lt, le, gt, ge with a whole number (and optionally separate: true)"),
     ("{count: imm.nope, ge: 1}", ".count", "no rule concludes the code 'imm.nope'"),
     # facts and operators
     ("{fact: count.plea}", "", f"a fact condition takes exactly one operator ({FIELD_OPS})"),
