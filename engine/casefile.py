@@ -101,6 +101,22 @@ class Client(Strict):
     priorities: list[Priority] = []
 
 
+class OffenseProng(Strict):
+    """One alternative of a divisible statute outside the catalog, as the case file describes it."""
+    id: str = Field(min_length=1)
+    title: Optional[str] = None
+    elements: Optional[list[str]] = None
+    mens_rea: Optional[MensRea] = None
+    force: Optional[Force] = None
+    cimt: Optional[bool] = None
+    max_days: Optional[int] = Field(default=None, ge=0)
+
+    @field_validator("id", mode="before")
+    @classmethod
+    def _text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, (int, float)) else v
+
+
 class Offense(Strict):
     statute: str = Field(min_length=1)
     jurisdiction: Optional[str] = Field(default=None, pattern=JURISDICTION_PATTERN)
@@ -116,6 +132,9 @@ class Offense(Strict):
     cimt: Optional[bool] = None
     substance_schedule: Optional[Schedule] = None
     certainty: Optional[Certainty] = None
+    # a divisible statute outside the catalog: its alternatives (with `divisible: true`); `prong` names the one the
+    # record identifies, and with none named each alternative is weighed as for a catalog statute
+    prongs: Optional[list[OffenseProng]] = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 

@@ -256,24 +256,26 @@ class Catalogs:
         base: dict[str, Any] = {}
         unresolved_elements: list[str] = []
         cimt_unresolved = False
+        described = described_entry(offense) if entry is None else None
         if entry is None:
             if juris in self.by_jurisdiction:
                 warnings.append(f"{offense.statute} is not in the {juris} offense catalog; only the attributes given in the case file were used.")
             else:
                 warnings.append(f"No offense catalog for {juris}; {offense.statute} was analysed only from the attributes given in the case file.")
-        else:
-            base = _attrs(entry, on, committed)
-            base["divisible"] = entry.divisible
+        source = entry or described
+        if source is not None:
+            base = _attrs(source, on, committed)
+            base["divisible"] = source.divisible
             prong_id = offense.prong
-            if entry.divisible and entry.prongs:
-                prongs = {p.id: p for p in entry.prongs}
+            if source.divisible and source.prongs:
+                prongs = {p.id: p for p in source.prongs}
                 if prong_id is not None and prong_id in prongs:
                     base.update({k: v for k, v in _attrs(prongs[prong_id], on, committed).items() if v is not None})
                 elif prong_id is not None:
                     warnings.append(f"{offense.statute}: prong '{prong_id}' is not in the catalog (prongs: {', '.join(prongs)}); the least culpable prong was used.")
                     prong_id = None
                 if prong_id is None:
-                    merged = [{**base, **{k: v for k, v in _attrs(p, on, committed).items() if v is not None}} for p in entry.prongs]
+                    merged = [{**base, **{k: v for k, v in _attrs(p, on, committed).items() if v is not None}} for p in source.prongs]
                     element_sets = [set(m.get("elements") or []) for m in merged]
                     common = set.intersection(*element_sets)
                     union = set.union(*element_sets)
@@ -291,12 +293,16 @@ class Catalogs:
         given = offense.model_dump(by_alias=True, exclude_none=True)
         given.pop("statute", None)
         given.pop("jurisdiction", None)
+        given.pop("prongs", None)
+        if described is not None:   # the case file's own description was weighed prong by prong above
+            for k in ("elements", "mens_rea", "force", "cimt", "max_days", "divisible"):
+                given.pop(k, None)
         if "class" in given:
             given["class"] = given.pop("class")
         base.update({k: v for k, v in given.items() if k != "title"})
         if offense.prong is not None:
             base["prong"] = offense.prong
-            unresolved_elements = [] if entry is None or not entry.divisible else unresolved_elements
+            unresolved_elements = [] if source is None or not source.divisible else unresolved_elements
         # the catalog's key, whatever alias the case file used, so rules can name a statute reliably
         values: dict[str, Any] = {"count.offense.statute": entry.statute if entry else offense.statute,
                                   "count.offense.jurisdiction": juris,
@@ -314,12 +320,25 @@ class Catalogs:
             values["count.offense.inchoate"] = "none"
         if "count.offense.elements" in values:
             values["count.offense.elements_unresolved"] = unresolved_elements
-        if entry is not None or "count.offense.cimt" in values:
+        if source is not None or "count.offense.cimt" in values:
             # true only when some prong of a divisible statute is a CIMT and the record names none
             values["count.offense.cimt_unresolved"] = cimt_unresolved
         title = offense.title or (entry.title if entry and entry.title else offense.statute)
         citation = entry.citation if entry else offense.statute
         return ResolvedOffense(offense.statute, juris, title, citation, entry, values, warnings)
+
+
+def described_entry(offense: cf.Offense) -> Optional[CatalogEntry]:
+    """A divisible statute outside the catalog that the case file describes with its alternatives, in the
+    catalog's shape, so that it is weighed exactly as a catalog statute is (it stays `in_catalog: false`)."""
+    if not offense.prongs:
+        return None
+    return CatalogEntry.model_validate({
+        "statute": offense.statute, "citation": offense.statute, "divisible": True,
+        **({"class": offense.class_} if offense.class_ else {}),
+        **{k: v for k, v in {"max_days": offense.max_days, "elements": offense.elements, "mens_rea": offense.mens_rea,
+                             "force": offense.force, "cimt": offense.cimt}.items() if v is not None},
+        "prongs": [p.model_dump(exclude_none=True) for p in offense.prongs]})
 
 
 def _attrs(a: OffenseAttrs, on: dt.date, committed: Optional[dt.date] = None) -> dict[str, Any]:

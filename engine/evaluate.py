@@ -11,7 +11,7 @@ from typing import Any, Optional, Protocol
 
 from . import __version__
 from . import casefile as cf
-from .catalog import CERTAINTY_ORDER, Catalogs
+from .catalog import CERTAINTY_ORDER, Catalogs, described_entry
 from .compiler import APPLICANT, CompileError, CRule, Program, applicable_packs, certainty_max, compile_program
 from .errors import EngineError
 from .expr import evaluate as eval_expr
@@ -154,7 +154,8 @@ class Engine:
         for i, count in enumerate(option.counts):
             if count.offense.prong is not None:
                 continue
-            entry = self.catalogs.lookup(count.offense.jurisdiction or case.jurisdiction, count.offense.statute)
+            entry = (self.catalogs.lookup(count.offense.jurisdiction or case.jurisdiction, count.offense.statute)
+                     or described_entry(count.offense))
             if entry is None or not entry.divisible or len(entry.prongs) < 2:
                 continue
             alternatives = []

@@ -182,3 +182,27 @@ def test_the_florida_battery_prong_is_counsels_record_instruction(durable_engine
 def test_the_silence_goes_against_whoever_bears_the_burden(burden: str | None, kind: str, expected: bool | None) -> None:
     from engine.compiler import silent_record_value
     assert silent_record_value(burden, kind) is expected
+
+
+def test_a_divisible_statute_outside_the_catalog_is_described_by_its_prongs(durable_engine: Engine) -> None:
+    def plea(prong: str | None) -> Any:
+        offense: dict[str, Any] = {
+            "statute": "Neb. Rev. Stat. 28-608", "class": "misdemeanor", "max_days": 365, "elements": [],
+            "mens_rea": "intent", "divisible": True,
+            "prongs": [{"id": "1a", "elements": ["fraud_deceit"], "cimt": True},
+                       {"id": "1c", "elements": [], "cimt": False}]}
+        if prong:
+            offense["prong"] = prong
+        return case({"format": 1, "jurisdiction": "US-NE", "as_of": "2026-11-01",
+                     "client": {"immigration": {"status": "undocumented", "residence_since": "1995-01-01"}},
+                     "options": [{"id": "o", "counts": [{"offense": offense, "committed_on": "2025-06-01",
+                                                         "disposition": "conviction", "sentence": {"custody_days": 0}}]}]})
+    silent = {f["code"]: f for f in durable_engine.advise(plea(None))["options"][0]["findings"]}
+    bar = silent["imm.relief_bar.cancellation_nonlpr"]
+    assert bar["status"] == "applies"   # Pereida: the record names no alternative, one of which is a CIMT
+    assert bar["facts"].get("counts[0].offense.cimt_unresolved") is True
+    assert "imm.cimt" not in silent                                                          # least culpable prong
+    named = {f["code"] for f in durable_engine.advise(plea("1c"))["options"][0]["findings"]}
+    assert "imm.relief_bar.cancellation_nonlpr" not in named
+    fraud = {f["code"] for f in durable_engine.advise(plea("1a"))["options"][0]["findings"]}
+    assert {"imm.cimt", "imm.relief_bar.cancellation_nonlpr"} <= fraud
