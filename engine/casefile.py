@@ -198,6 +198,9 @@ class Option(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     label: Optional[str] = None
     counts: list[Count] = Field(min_length=1)
+    # the terms on the counts run one after another (true) or at the same time (false); unknown: the exposure
+    # adds them up (the worst case) and says so
+    consecutive: Optional[bool] = None
 
 
 class CaseFile(Strict):
@@ -208,6 +211,9 @@ class CaseFile(Strict):
     as_of: Optional[dt.date] = None
     client: Client = Client()
     history: list[HistoryItem] = []
+    # the counts as charged: with them the result gains a `trial` option, convicted as charged with the sentence
+    # open up to each count's maximum, to weigh each offer against
+    charges: list[Count] = []
     options: list[Option] = Field(min_length=1)
 
     @field_validator("case_id", mode="before")
@@ -222,6 +228,8 @@ class CaseFile(Strict):
             if o.id in seen:
                 raise ValueError(f"option id '{o.id}' is used twice; option ids must be unique")
             seen.add(o.id)
+        if self.charges and "trial" in seen:
+            raise ValueError("option id 'trial' is reserved for the trial baseline built from `charges`; rename the option")
         return self
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Optional, Protocol
 
 from . import __version__
@@ -141,6 +141,70 @@ class Engine:
             out.append((loc, msg, near[0] if near else ""))
         return out
 
+    def sentence_exposure(self, case: cf.CaseFile, option: cf.Option, run: OptionRun, on: dt.date) -> dict[str, Any]:
+        """What the option means in custody: each count's statutory maximum, the term imposed and suspended, the
+        time expected to be served after the credits the jurisdiction's sentencing pack gives (dated, cited
+        parameters: `served_share_misdemeanor`, `served_share_felony`, `credit_min_term_days`), probation, and
+        the totals, consecutive or concurrent as the option says (unknown: added up, the worst case)."""
+        juris = case.jurisdiction
+        pack = next((p for p in self.packset.packs if p.manifest.domain == "sentencing" and p.manifest.jurisdiction == juris), None)
+
+        def param(name: str) -> tuple[Optional[float], str]:
+            if pack is None or name not in pack.parameters:
+                return None, ""
+            try:
+                value = pack.param_on(name, on)
+            except KeyError:
+                return None, ""
+            cite = next((v.cite for v in pack.parameters[name].values
+                         if v.from_ <= on and (v.to is None or on < v.to)), "")
+            return float(value), cite
+
+        counts: list[dict[str, Any]] = []
+        missing: list[str] = []
+        notes: list[str] = []
+        for c in run.counts:
+            if c.cid.startswith("h"):
+                continue
+            v = c.values
+            path = count_path(c.cid, "count.")[:-1]
+            imposed, suspended = v.get("count.sentence.custody_days"), v.get("count.sentence.suspended_days")
+            confined = v.get("count.sentence.confined_days")
+            cls = v.get("count.offense.class")
+            if cls in ("felony", "misdemeanor"):
+                share, cite = param(f"served_share_{cls}")
+            else:   # a wobbler or an unknown class: determinate only where both classes earn the same credit
+                (fs, fc), (ms, _) = param("served_share_felony"), param("served_share_misdemeanor")
+                share, cite = (fs, fc) if fs is not None and fs == ms else (None, "")
+            floor, _ = param("credit_min_term_days")
+            expected = None
+            if confined is not None and share is not None:
+                credited = share if floor is None or (imposed or 0) >= floor else 1.0
+                expected = int(Decimal(str(confined * credited)).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+            if confined is None:
+                missing.append(f"{path}.sentence.custody_days")
+            elif share is None:
+                missing.append(f"{path}.offense.class" if cls not in ("felony", "misdemeanor") else "")
+            counts.append({"ref": path, "statute": c.offense.statute, "max_days": v.get("count.offense.max_days"),
+                           "imposed_days": imposed, "suspended_days": suspended, "confined_days": confined,
+                           "expected_days": expected, "credit_cite": cite if expected is not None else "",
+                           "probation_months": v.get("count.sentence.probation_months")})
+        if pack is None:
+            notes.append(f"No {juris} sentencing pack: the time expected to be served after credits is not computed.")
+
+        def total(key: str) -> Optional[int]:
+            vals: list[Optional[int]] = [c[key] for c in counts]
+            known = [x for x in vals if x is not None]
+            if len(known) != len(vals):
+                return None
+            return (max(known) if option.consecutive is False else sum(known)) if known else 0
+        if option.consecutive is None and len(counts) > 1:
+            notes.append("Whether the terms run consecutively is not stated: the totals add them up (the worst case).")
+        return {"counts": counts, "max_days": total("max_days"), "imposed_days": total("imposed_days"),
+                "confined_days": total("confined_days"), "expected_days": total("expected_days"),
+                "probation_months": max((c["probation_months"] or 0 for c in counts), default=0),
+                "consecutive": option.consecutive, "missing": sorted(m for m in set(missing) if m), "notes": notes}
+
     def prong_risks(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int],
                     result: dict[str, Any]) -> list[dict[str, Any]]:
         """For each count under a divisible statute whose prong the plea does not name: what each alternative
@@ -198,8 +262,14 @@ class Engine:
             warnings.append("No federal circuit given or derivable from the jurisdiction; circuit-specific rules were not applied.")
         options = []
         used_packs: set[str] = set()
-        for option in case.options:
+        offers = list(case.options)
+        if case.charges:   # the trial baseline: convicted as charged, the sentence open up to each maximum
+            offers.append(cf.Option(id="trial", label="Trial: convicted as charged (sentence up to each count's maximum)",
+                                    counts=[c.model_copy(update={"sentence": cf.Sentence(), "disposition": c.disposition or "conviction",
+                                                                 "plea": "trial"}) for c in case.charges]))
+        for option in offers:
             result, run = self._option(case, option, on, circuit)
+            result["sentence_exposure"] = self.sentence_exposure(case, option, run, on)
             result["prong_risks"] = self.prong_risks(case, option, on, circuit, result)
             for risk in result["prong_risks"]:
                 worst = max((a["worst"] for a in risk["alternatives"] if a["adds"]), key=SEVERITY_ORDER.index)
@@ -218,8 +288,10 @@ class Engine:
             options.append(result)
         if alternatives:
             from .strategy import alternatives as find_alternatives
-            for o in options:
-                o["alternatives"] = find_alternatives(self, case, o, on, circuit)
+            offered = {o.id for o in case.options}
+            for o in options:   # counter-offers are for the offers on the table, not the trial baseline
+                if o["id"] in offered:
+                    o["alternatives"] = find_alternatives(self, case, o, on, circuit)
         for p in applicable_packs(self.packset.packs, case.jurisdiction):
             used_packs.add(p.id)
         return {
@@ -646,6 +718,13 @@ def _ref_could_hold(ref: Any, cid: str, fired: dict[tuple[str, str], str], codes
     return True
 
 
+UNKNOWN_DAYS = 10**9   # an unknown term ranks after every known one
+
+
+def _days(v: int) -> str:
+    return "unknown" if v == UNKNOWN_DAYS else f"{v} days"
+
+
 def _sev_label(v: int) -> str:
     return "none" if v < 0 else SEVERITY_ORDER[v]
 
@@ -683,6 +762,12 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
         severity, then the same for the possible ones."""
         out: list[Any] = []
         for d in order:
+            if d == "custody":   # expected time served, then the term, then the exposure (never a finding domain)
+                exp = o.get("sentence_exposure") or {}
+                served = exp.get("expected_days") if exp.get("expected_days") is not None else exp.get("confined_days")
+                out += [served if served is not None else UNKNOWN_DAYS, (),
+                        exp.get("max_days") if exp.get("max_days") is not None else UNKNOWN_DAYS, ()]
+                continue
             out.append(sev.get(by_domain.get(d, {}).get(o["id"], "none"), -1))
             out.append(counts.get(o["id"], {}).get(f"applies:{d}", ()))
             out.append(sev.get(by_possible.get(d, {}).get(o["id"], "none"), -1))
@@ -707,6 +792,11 @@ def compare(options: list[dict[str, Any]], priorities: Sequence[str]) -> dict[st
             continue
         i = next(i for i, (a, b) in enumerate(zip(kb, kw)) if a != b)
         d = order[i // 4]
+        if d == "custody":
+            what = "time expected to be served" if i % 4 == 0 else "statutory exposure"
+            reasons.append(f"{better['id']} ranks above {worse['id']}: custody — {what} {_days(kb[i])} vs {_days(kw[i])}"
+                           + (f" (custody is priority {priorities.index(d) + 1} of the client)" if d in priorities else ""))
+            continue
         kind = "applying" if i % 4 < 2 else "possible"
         if i % 2 == 0:
             why = f"worst {kind} consequence {_sev_label(kb[i])} vs {_sev_label(kw[i])}"

@@ -40,7 +40,7 @@ def test_json_output_follows_the_result_format() -> None:
     assert code == 0
     r = json.loads(stdout)
     assert r["format"] == 1 and r["jurisdiction"] == "US-CA" and r["circuit"] == 9
-    assert [o["id"] for o in r["options"]] == ["offer", "counter"]
+    assert [o["id"] for o in r["options"]] == ["offer", "counter", "trial"]   # the example gives its charges
     f = next(f for f in r["options"][0]["findings"] if f["code"] == "imm.deportable.cimt")
     assert f["status"] == "applies" and f["citations"] and f["because"] == ["offer/imm.cimt@0"]
 
