@@ -228,8 +228,17 @@ class Engine:
                 counts[i] = count.model_copy(update={"offense": count.offense.model_copy(update={"prong": prong.id})})
                 alt = option.model_copy(update={"counts": counts})
                 run = self.run_option(case, alt, on, circuit)
+                # what this prong adds, from the firings alone; the findings are assembled only when a bar the
+                # applicant cannot disprove has to be reported in full
+                rules = {r.produces: r for r in run.program.rules if not r.produces.endswith(APPLICANT)}
+                added = {run.program.rules[f.rule].produces for f in run.firings if f.mode == APPLIES} - set(base)
+                added = {c for c in added if c in rules and rules[c].then.kind != "relief"}
+                if not added:
+                    alternatives.append({"prong": prong.id, "title": prong.title or prong.id, "adds": [], "titles": [],
+                                         "worst": "none"})
+                    continue
                 found, _view = split_views(assemble(run, option.id))
-                adds = [f for f in found if f["status"] == "applies" and f["code"] not in base and f["kind"] != "relief"]
+                adds = [f for f in found if f["status"] == "applies" and f["code"] in added]
                 for f in adds:
                     if f["burden"] == "applicant" and f["id"] not in pereida:
                         pereida[f["id"]] = _pereida(f, i, entry.statute, prong.id)
