@@ -41,6 +41,15 @@ Schedule = Literal["federal_match", "broader"]
 LicenseStatus = Literal["held", "applying"]
 
 JURISDICTION_PATTERN = r"^US(-[A-Z]{2})?$"
+# Bounds of plausible values (docs/limits.md): larger numbers are typing errors, and unbounded ones (10^30 days,
+# an infinite loss) would overflow the engine's arithmetic instead of being reported.
+MAX_DAYS = 3_652_500          # 10,000 years: custody, suspended time, statutory maxima
+MAX_MONTHS = 120_000          # 10,000 years of probation
+MAX_DOLLARS = 1e13            # ten trillion dollars: loss, fines, restitution, income
+MAX_GRAMS = 1e10              # ten thousand tonnes
+MAX_HOUSEHOLD = 100
+MAX_OPTIONS = 20              # plea options in one case file
+MAX_COUNTS = 200              # counts in one option, prior convictions, charges
 
 
 class Strict(BaseModel):
@@ -80,8 +89,8 @@ class License(Strict):
 
 
 class Finances(Strict):
-    annual_income: Optional[float] = Field(default=None, ge=0)
-    household_size: Optional[int] = Field(default=None, ge=1)
+    annual_income: Optional[float] = Field(default=None, ge=0, le=MAX_DOLLARS, allow_inf_nan=False)
+    household_size: Optional[int] = Field(default=None, ge=1, le=MAX_HOUSEHOLD)
 
 
 class Civic(Strict):
@@ -109,7 +118,7 @@ class OffenseProng(Strict):
     mens_rea: Optional[MensRea] = None
     force: Optional[Force] = None
     cimt: Optional[bool] = None
-    max_days: Optional[int] = Field(default=None, ge=0)
+    max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -122,7 +131,7 @@ class Offense(Strict):
     jurisdiction: Optional[str] = Field(default=None, pattern=JURISDICTION_PATTERN)
     title: Optional[str] = None
     class_: Optional[OffenseClass] = Field(default=None, alias="class")
-    max_days: Optional[int] = Field(default=None, ge=0)
+    max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
     elements: Optional[list[str]] = None
     mens_rea: Optional[MensRea] = None
     force: Optional[Force] = None
@@ -145,9 +154,9 @@ class Offense(Strict):
 
 
 class Record(Strict):
-    loss_amount: Optional[float] = Field(default=None, ge=0)
+    loss_amount: Optional[float] = Field(default=None, ge=0, le=MAX_DOLLARS, allow_inf_nan=False)
     substance: Optional[str] = Field(default=None, pattern=r"^[a-z][a-z0-9_]*$")
-    quantity_grams: Optional[float] = Field(default=None, ge=0)
+    quantity_grams: Optional[float] = Field(default=None, ge=0, le=MAX_GRAMS, allow_inf_nan=False)
     personal_use: Optional[bool] = None
     remuneration: Optional[YesNo] = None
     recidivism_found: Optional[bool] = None
@@ -155,10 +164,10 @@ class Record(Strict):
     victim_relationship: Optional[Relationship] = None
     firearm: Optional[bool] = None
     commercial_vehicle: Optional[bool] = None
-    bac: Optional[float] = Field(default=None, ge=0, le=1)
+    bac: Optional[float] = Field(default=None, ge=0, le=1, allow_inf_nan=False)
     on_public_housing_premises: Optional[bool] = None
     protection_order_violation_found: Optional[bool] = None
-    underlying_max_days: Optional[int] = Field(default=None, ge=0)
+    underlying_max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
     underlying_felony: Optional[bool] = None
     # the scheme of criminal misconduct the count arose from, as the record shows it: counts with the same
     # value arose from a single scheme (8 U.S.C. § 1227(a)(2)(A)(ii)); any short label, e.g. "incident-1"
@@ -166,11 +175,11 @@ class Record(Strict):
 
 
 class Sentence(Strict):
-    custody_days: Optional[int] = Field(default=None, ge=0)
-    suspended_days: Optional[int] = Field(default=None, ge=0)
-    probation_months: Optional[int] = Field(default=None, ge=0)
-    fine: Optional[float] = Field(default=None, ge=0)
-    restitution: Optional[float] = Field(default=None, ge=0)
+    custody_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
+    suspended_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
+    probation_months: Optional[int] = Field(default=None, ge=0, le=MAX_MONTHS)
+    fine: Optional[float] = Field(default=None, ge=0, le=MAX_DOLLARS, allow_inf_nan=False)
+    restitution: Optional[float] = Field(default=None, ge=0, le=MAX_DOLLARS, allow_inf_nan=False)
     registration: Optional[Registration] = None
 
     @model_validator(mode="after")
@@ -197,7 +206,7 @@ class HistoryItem(Count):
 class Option(Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     label: Optional[str] = None
-    counts: list[Count] = Field(min_length=1)
+    counts: list[Count] = Field(min_length=1, max_length=MAX_COUNTS)
     # the terms on the counts run one after another (true) or at the same time (false); unknown: the exposure
     # adds them up (the worst case) and says so
     consecutive: Optional[bool] = None
@@ -210,11 +219,11 @@ class CaseFile(Strict):
     circuit: Optional[int] = Field(default=None, ge=1, le=12)
     as_of: Optional[dt.date] = None
     client: Client = Client()
-    history: list[HistoryItem] = []
+    history: list[HistoryItem] = Field(default=[], max_length=MAX_COUNTS)
     # the counts as charged: with them the result gains a `trial` option, convicted as charged with the sentence
     # open up to each count's maximum, to weigh each offer against
-    charges: list[Count] = []
-    options: list[Option] = Field(min_length=1)
+    charges: list[Count] = Field(default=[], max_length=MAX_COUNTS)
+    options: list[Option] = Field(min_length=1, max_length=MAX_OPTIONS)
 
     @field_validator("case_id", mode="before")
     @classmethod
@@ -311,3 +320,98 @@ def parse_case(src: Located) -> CaseFile:
 
 def load_case(path: Path) -> CaseFile:
     return parse_case(load_file(path))
+
+
+# ---------------------------------------------------------------- checks that need more than the schema
+def _counts_at(case: CaseFile) -> list[tuple[tuple[Any, ...], Count, str]]:
+    """Every count with its location in the case file and how the memo names it."""
+    out: list[tuple[tuple[Any, ...], Count, str]] = []
+    for i, o in enumerate(case.options):
+        out += [(("options", i, "counts", j), c, f"option {o.id}, count {j + 1}") for j, c in enumerate(o.counts)]
+    out += [(("history", i), c, f"prior conviction {i + 1}") for i, c in enumerate(case.history)]
+    out += [(("charges", i), c, f"charge {i + 1}") for i, c in enumerate(getattr(case, "charges", None) or [])]
+    return out
+
+
+def check_vocabulary(case: CaseFile, src: Located, elements: Any, licenses: Any,
+                     prongs_of: Any = None) -> list[Problem]:
+    """Values from the packs' closed vocabularies (rules/vocabulary.yaml): element tags (offense.elements and
+    offense.prongs[].elements) and license types, each unknown one with the nearest valid name; and a `prong`
+    that the statute (catalog entry, or the prongs the case file describes) does not have. A misspelt value
+    must never make a finding disappear silently. prongs_of(jurisdiction, statute) -> the catalog's prong ids
+    of a divisible statute, or None."""
+    out: list[Problem] = []
+    elements, licenses = set(elements), set(licenses)
+
+    def bad(loc: tuple[Any, ...], value: str, what: str, valid: set[str]) -> None:
+        near = nearest(value, valid)
+        out.append(Problem(src.file, src.line(loc), dotted(loc), f"unknown {what} '{value}'"
+                           + ("" if near else f"; see rules/vocabulary.yaml ({len(valid)} {what}s)"), near))
+
+    for loc, count, _name in _counts_at(case):
+        off = count.offense
+        for k, tag in enumerate(off.elements or []):
+            if tag not in elements:
+                bad(loc + ("offense", "elements", k), tag, "element tag", elements)
+        for m, p in enumerate(getattr(off, "prongs", None) or []):
+            for k, tag in enumerate(p.elements or []):
+                if tag not in elements:
+                    bad(loc + ("offense", "prongs", m, "elements", k), tag, "element tag", elements)
+        if off.prong is not None:
+            described = [p.id for p in getattr(off, "prongs", None) or []]
+            ids = described or (prongs_of(off.jurisdiction or case.jurisdiction, off.statute) if prongs_of else None)
+            if ids and off.prong not in ids:
+                near = nearest(off.prong, ids)
+                out.append(Problem(src.file, src.line(loc + ("offense", "prong")), dotted(loc + ("offense", "prong")),
+                                   f"'{off.prong}' is not a prong of {off.statute}; its prongs: {', '.join(ids)}", near))
+    for i, lic in enumerate(case.client.licenses or []):
+        if lic.type not in licenses:
+            bad(("client", "licenses", i, "type"), lic.type, "license type", licenses)
+    return out
+
+
+def _age(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def plausibility(case: CaseFile, src: Located, on: dt.date) -> tuple[list[Problem], list[str]]:
+    """Facts that cannot be true (errors) or that are unusual enough to check (warnings, shown at the top of the
+    memo), for the law applied on `on` (as_of or --as-of)."""
+    errors: list[Problem] = []
+    warnings: list[str] = []
+
+    def err(loc: tuple[Any, ...], msg: str) -> None:
+        errors.append(Problem(src.file, src.line(loc), dotted(loc), msg))
+
+    when = f"the date the law is applied ({on.isoformat()}: as_of or --as-of)"
+    client = case.client
+    birth = client.birth_date
+    if birth is not None:
+        if birth > on:
+            err(("client", "birth_date"), f"{birth.isoformat()} is after {when}: the client is not born yet")
+        elif _age(birth, on) > 110:
+            warnings.append(f"The client's birth date {birth.isoformat()} makes the client {_age(birth, on)} "
+                            f"years old on {on.isoformat()}: check client.birth_date.")
+    im = client.immigration
+    for name in ("admission_date", "lpr_date", "residence_since"):
+        d = getattr(im, name)
+        if d is None:
+            continue
+        if d > on:
+            err(("client", "immigration", name), f"{d.isoformat()} is after {when}")
+        elif birth is not None and d < birth:
+            err(("client", "immigration", name), f"{d.isoformat()} is before the client's birth date ({birth.isoformat()})")
+    for loc, count, name in _counts_at(case):
+        done, conv = count.committed_on, count.convicted_on
+        if done is not None and done > on:
+            err(loc + ("committed_on",), f"the offense ({done.isoformat()}) is after {when}")
+        if done is not None and conv is not None and conv < done:
+            err(loc + ("convicted_on",), f"the conviction ({conv.isoformat()}) is before the offense ({done.isoformat()})")
+        if loc[0] == "history" and conv is not None and conv > on:
+            err(loc + ("convicted_on",), f"a prior conviction ({conv.isoformat()}) is after {when}")
+        if birth is not None and done is not None and done < birth:
+            err(loc + ("committed_on",), f"the offense ({done.isoformat()}) is before the client's birth date ({birth.isoformat()})")
+        elif birth is not None and done is not None and _age(birth, done) < 18 and count.disposition != "juvenile_adjudication":
+            warnings.append(f"The client was under 18 at the offense of {name} ({done.isoformat()}): if it is (or was) "
+                            "in juvenile court, give disposition: juvenile_adjudication.")
+    return errors, warnings

@@ -71,6 +71,11 @@ class Verified(BaseModel):
 
 class CatalogEntry(OffenseAttrs):
     statute: str = Field(min_length=1)
+    # reviewed: names reviewed_by and reviewed_on (`packs check`); no `retired`: a repealed statute still
+    # classifies the convictions entered under it
+    status: Literal["draft", "reviewed"] = "draft"
+    reviewed_by: Optional[str] = None
+    reviewed_on: Optional[dt.date] = None
     verified: Optional[Verified] = None   # the entry was checked against the statute's text
     aliases: list[str] = []
     citation: str = Field(min_length=3)

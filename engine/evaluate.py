@@ -702,8 +702,8 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
                 if not all(_ref_could_hold(ref, cid, fired, codes_any) for ref in d.refs):
                     continue
                 record = [p for p in what_if.missing if prog.facts[p].kind == "record"]
-                if not record or len(record) != len(what_if.missing):
-                    continue   # something else is unknown too: the finding is reported as possible
+                if not record:
+                    continue   # the silence of the record is not what keeps this finding away
                 for p in sorted(record):
                     add("keep_silent", count_path(cid, p), rule.then.title, rule.produces, MONCRIEFFE)
     for fd in findings:

@@ -10,10 +10,11 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .authoring import expand_uses
 from .casefile import problems_from_validation
 from .catalog import CatalogEntry
 from .errors import InputError, Problem
-from .yamlsrc import Located, load_file
+from .yamlsrc import Located, load_file, read_bounded
 
 RULES_DIR = Path(__file__).resolve().parent.parent / "rules"
 
@@ -47,6 +48,8 @@ class Manifest(M):
     # offense catalogs: `required` (at most 5% of entries unverified against the statute's text, or `packs check`
     # fails) or `pending` (a catalog written before verification was recorded: counted and reported, not failed)
     catalog_verification: Literal["required", "pending"] = "required"
+    # stable: `packs check --release` fails on its draft rules; experimental (the default): drafts are allowed
+    stability: Literal["experimental", "stable"] = "experimental"
 
 
 class ParamValue(M):
@@ -95,10 +98,16 @@ class Conclusion(M):
     audience: Literal["client", "general"] = "client"   # general: touches anyone so convicted (voting, jury...)
 
 
+Status = Literal["draft", "reviewed", "retired"]
+
+
 class Rule(M):
     id: str
     title: str = Field(min_length=3)
-    status: Literal["draft", "reviewed"]
+    status: Status                        # retired: kept for the record, never compiled
+    reviewed_by: Optional[str] = None     # required when status is reviewed (`packs check`)
+    reviewed_on: Optional[dt.date] = None
+    overrides: Optional[str] = None       # an office overlay's rule that replaces this bundled rule id
     effective: Optional[Effective] = None
     certainty: Certainty
     circuits: Optional[list[int]] = None
@@ -116,6 +125,8 @@ class Rule(M):
 
 
 class RuleFile(M):
+    # named reusable conditions: a condition `{use: NAME}` stands for conditions[NAME] (expanded when loading)
+    conditions: dict[str, Any] = {}
     rules: list[Rule]
 
 
@@ -180,6 +191,8 @@ class Pack:
     derived: list[tuple[DerivedFact, str, int]] = field(default_factory=list)
     test_files: list[Path] = field(default_factory=list)
     sources: dict[str, Located] = field(default_factory=dict)
+    retired: list[LocatedRule] = field(default_factory=list)   # status: retired: documented, never compiled
+    overlay: bool = False                                       # loaded from an office overlay (--packs DIR)
 
     @property
     def id(self) -> str:
@@ -214,7 +227,10 @@ def load_pack(folder: Path, problems: list[Problem]) -> Optional[Pack]:
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for f in files:
         h.update(f.name.encode())
-        h.update(f.read_bytes())
+        try:
+            h.update(read_bounded(f))
+        except InputError as exc:
+            problems.extend(exc.problems)
     pack = Pack(folder, manifest, "sha256:" + h.hexdigest())
     pack.sources[str(man_src.file)] = man_src
     for f in files:
@@ -244,10 +260,13 @@ def load_pack(folder: Path, problems: list[Problem]) -> Optional[Pack]:
                 for i, d in enumerate(dfile.derived):
                     pack.derived.append((d, src.file, src.line(("derived", i))))
         elif f.name.endswith(".rules.yaml"):
-            rf = _validate(RuleFile, src, "rules", problems)
+            # named conditions (`use: NAME`): expanded before the compiler sees them
+            expanded = Located(expand_uses(src, problems), src.lines, src.file)
+            rf = _validate(RuleFile, expanded, "rules", problems)
             if rf:
                 for i, r in enumerate(rf.rules):
-                    pack.rules.append(LocatedRule(r, src.file, src.line(("rules", i)), pack))
+                    lr = LocatedRule(r, src.file, src.line(("rules", i)), pack)
+                    (pack.retired if r.status == "retired" else pack.rules).append(lr)
         else:
             problems.append(Problem(src.file, 1, "", "unexpected file in a pack; expected pack.yaml, parameters.yaml, derived.yaml, catalog.yaml, *.rules.yaml or *.test.yaml"))
     return pack
@@ -271,6 +290,121 @@ def _wanted(folder: Path, jurisdictions: set[str]) -> bool:
 
 def discover(root: Path = RULES_DIR) -> list[Path]:
     return sorted(p.parent for p in root.rglob("pack.yaml"))
+
+
+def stray_folders(root: Path = RULES_DIR) -> list[Path]:
+    """Folders under root that hold rule files but no pack.yaml (or hold nothing at all): they are not loaded,
+    so they are reported, never skipped silently."""
+    packs = set(discover(root))
+    out: list[Path] = []
+    for folder in sorted(p for p in root.rglob("*") if p.is_dir()):
+        rel = folder.relative_to(root).parts
+        if folder in packs or any(part.startswith((".", "__")) for part in rel):
+            continue
+        entries = list(folder.iterdir())
+        has_rules = any(e.is_file() and e.suffix in (".yaml", ".yml") for e in entries)
+        inside_pack = any(a in packs for a in folder.parents)   # a pack reads only the files beside its pack.yaml
+        if has_rules or inside_pack or not any(e.is_dir() for e in entries):
+            out.append(folder)
+    return out
+
+
+def _folder_jurisdiction(folder: Path, root: Path) -> str:
+    """rules/us-ca/... -> US-CA (the layout's convention), for folders without a manifest."""
+    return folder.relative_to(root).parts[0].upper()
+
+
+def load_checks(packs: list[Pack], vocabulary: dict[str, Any]) -> list[Problem]:
+    """The load-time checks that `advise` runs on what it loads, as `packs check` does: a rule id used twice
+    (one rule would be dropped), catalog entries (unknown element tags, statute keys used twice, prongs), and
+    derived facts that depend on each other in a cycle."""
+    from .packtools import _catalog_problems  # packtools imports this module
+    problems: list[Problem] = []
+    seen_rules: dict[str, str] = {}
+    vocab = set((vocabulary.get("elements") or {}).keys())
+    for pack in packs:
+        for lr in pack.rules:
+            if lr.rule.id in seen_rules:
+                problems.append(Problem(lr.file, lr.line, lr.rule.id, f"duplicate rule id (also in {seen_rules[lr.rule.id]})"))
+            seen_rules[lr.rule.id] = lr.file
+        if pack.catalog:
+            problems.extend(_catalog_problems(pack, vocab))
+    problems.extend(derived_cycles(packs))
+    return problems
+
+
+def _fact_refs(v: Any) -> list[str]:
+    if isinstance(v, dict):
+        own = [v["fact"]] if isinstance(v.get("fact"), str) else []
+        return own + [r for k, x in v.items() if k != "fact" for r in _fact_refs(x)]
+    if isinstance(v, list):
+        return [r for x in v for r in _fact_refs(x)]
+    return []
+
+
+def derived_cycles(packs: list[Pack]) -> list[Problem]:
+    """Derived facts whose values read each other in a circle (a -> b -> a): reported as a cycle, not as an
+    'unknown fact'."""
+    defs = {d.path: (d, file, line) for p in packs for d, file, line in p.derived}
+    graph = {path: [r for r in _fact_refs(d.value) if r in defs] for path, (d, _f, _l) in defs.items()}
+    problems: list[Problem] = []
+    state: dict[str, int] = {}
+    reported: set[frozenset[str]] = set()
+
+    def visit(path: str, stack: list[str]) -> None:
+        state[path] = 1
+        for nxt in graph[path]:
+            if state.get(nxt) == 1:
+                chain = stack + [path]
+                cycle = chain[chain.index(nxt):]
+                members = frozenset(cycle)
+                if members not in reported:
+                    reported.add(members)
+                    first = min(cycle)
+                    i = cycle.index(first)
+                    ring = cycle[i:] + cycle[:i] + [first]
+                    _d, file, line = defs[first]
+                    problems.append(Problem(file, line, first, f"derived facts depend on each other in a cycle: {' -> '.join(ring)}"))
+            elif state.get(nxt) is None:
+                visit(nxt, stack + [path])
+        state[path] = 2
+
+    for path in sorted(graph):
+        if state.get(path) is None:
+            visit(path, [])
+    return problems
+
+
+def coverage(pack: Pack) -> tuple[Optional[dt.date], dt.date]:
+    """The dates a pack covers: from its earliest dated rule (None when no rule is dated, as in an offense
+    catalog) through its manifest's current_through."""
+    starts = [lr.rule.effective.from_ for lr in pack.rules if lr.rule.effective is not None]
+    return (min(starts) if starts else None), pack.manifest.current_through
+
+
+STALE_AFTER = dt.timedelta(days=365)
+
+
+def coverage_warnings(packs: list[Pack], on: dt.date) -> list[str]:
+    """Warnings for the packs whose coverage does not reach `on`, each named with its coverage: `on` before its
+    earliest rule date (the law of that time is not encoded), or more than a year after it is current through
+    (later changes in the law are not reflected)."""
+    before: list[str] = []
+    after: list[str] = []
+    for p in sorted(packs, key=lambda p: p.id):
+        start, through = coverage(p)
+        if start is not None and on < start:
+            before.append(f"{p.id} (covers {start.isoformat()} to {through.isoformat()})")
+        elif on - through > STALE_AFTER:
+            after.append(f"{p.id} (current through {through.isoformat()})")
+    out: list[str] = []
+    if before:
+        out.append(f"The law is applied as of {on.isoformat()}, before the coverage of {', '.join(before)}: the law of "
+                   "that time is not encoded, so consequences may be missing or wrong.")
+    if after:
+        out.append(f"The law is applied as of {on.isoformat()}, more than a year after {', '.join(after)}: later "
+                   "changes in the law are not reflected.")
+    return out
 
 
 @dataclass
@@ -304,4 +438,10 @@ def load_all(root: Path = RULES_DIR, jurisdictions: Optional[set[str]] = None) -
     questions_src = _load(root / "questions.yaml", problems)
     vocabulary = vocab_src.data if vocab_src and isinstance(vocab_src.data, dict) else {}
     qdata = questions_src.data if questions_src and isinstance(questions_src.data, dict) else {}
+    for folder in stray_folders(root):
+        juris = _folder_jurisdiction(folder, root)
+        if jurisdictions is None or juris in jurisdictions | {"US"} or not juris.startswith("US"):
+            problems.append(Problem(str(folder), 0, "", "a folder without pack.yaml: its files are not loaded; add a "
+                                                          "pack.yaml (docs/rule-authoring.md) or remove the folder"))
+    problems.extend(p for p in load_checks(packs, vocabulary) if p not in problems)
     return PackSet(packs, problems, vocabulary, qdata.get("questions", {}), qdata.get("record_labels", {}))

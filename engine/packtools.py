@@ -41,10 +41,15 @@ PINPOINT = re.compile(r"§|\d+\s*,\s*\d+|\((?!\d{4}\))\w+\)|\bat \d+|¶|\bpara|\
 UNVERIFIED_LIMIT = 0.05   # share of a catalog's entries not checked against the statute's text
 
 
-def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
-    """Errors and warnings for every pack."""
+def check(ps: PackSet, today: dt.date, release: bool = False) -> tuple[list[Problem], list[Problem]]:
+    """Errors and warnings for every pack. With `release`, draft rules (and catalog entries) of a pack whose
+    manifest says `stability: stable` are errors."""
     errors = list(ps.problems)
     warnings: list[Problem] = []
+    for pack in ps.packs:
+        for found in (review_problems(pack, release), lock_problems(pack)):
+            errors.extend(found[0])
+            warnings.extend(found[1])
     vocab = set((ps.vocabulary.get("elements") or {}).keys())
     for path in FACTS:
         if path not in ps.questions:
@@ -56,7 +61,7 @@ def check(ps: PackSet, today: dt.date) -> tuple[list[Problem], list[Problem]]:
             if r.id in seen_rules:
                 errors.append(Problem(lr.file, lr.line, r.id, f"duplicate rule id (also in {seen_rules[r.id]})"))
             seen_rules[r.id] = lr.file
-            if not r.id.startswith(pack.id + "."):
+            if not r.id.startswith(pack.id + ".") and not (pack.overlay and r.overrides == r.id):
                 errors.append(Problem(lr.file, lr.line, r.id, f"rule id must start with the pack id '{pack.id}.'"))
             prefix = r.then.code.split(".")[0]
             if prefix not in CODE_PREFIXES:
@@ -299,3 +304,191 @@ def iter_results(engine: Any, tests: list[PackTest], fired: Optional[set[str]] =
 def unfired_rules(ps: PackSet, fired: set[str]) -> list[str]:
     """Rules that no test case makes fire (not even as `possible`)."""
     return sorted(lr.rule.id for p in ps.packs for lr in p.rules if lr.rule.id not in fired)
+
+
+# ---------------------------------------------------------------- review status and change discipline
+def review_problems(pack: Pack, release: bool = False) -> tuple[list[Problem], list[Problem]]:
+    """A reviewed rule or catalog entry names its reviewer and the date; `overrides` is only for office overlays;
+    with `release`, a stable pack has no draft rule or catalog entry."""
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    stable = pack.manifest.stability == "stable"
+    for lr in [*pack.rules, *pack.retired]:
+        r = lr.rule
+        if r.status == "reviewed" and (not r.reviewed_by or r.reviewed_on is None):
+            missing = " and ".join(k for k, v in (("reviewed_by", r.reviewed_by), ("reviewed_on", r.reviewed_on)) if not v)
+            errors.append(Problem(lr.file, lr.line, f"{r.id}: status", f"a reviewed rule names its reviewer and date: add {missing}"))
+        if r.overrides and not pack.overlay:
+            errors.append(Problem(lr.file, lr.line, f"{r.id}: overrides",
+                                  "only a rule of an office overlay (--packs DIR) overrides a bundled rule"))
+        if release and stable and r.status == "draft":
+            errors.append(Problem(lr.file, lr.line, f"{r.id}: status",
+                                  f"draft rule in {pack.id}, whose manifest says stability: stable: review it (status: reviewed, "
+                                  "reviewed_by, reviewed_on) or mark the pack experimental"))
+    if pack.catalog:
+        cat_file = str(pack.folder / "catalog.yaml")
+        src = pack.sources.get(cat_file)
+        for i, e in enumerate(pack.catalog):
+            line = src.line(("offenses", i)) if src else 1
+            if e.status == "reviewed" and (not e.reviewed_by or e.reviewed_on is None):
+                errors.append(Problem(cat_file, line, f"{e.statute}: status",
+                                      "a reviewed catalog entry names its reviewer and date: add reviewed_by and reviewed_on"))
+            if release and stable and e.status == "draft":
+                errors.append(Problem(cat_file, line, f"{e.statute}: status",
+                                      f"draft entry in {pack.id}, whose manifest says stability: stable"))
+    return errors, warnings
+
+
+def _semver(v: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(x) for x in v.split("."))
+    except ValueError:
+        return (0,)
+
+
+def read_lock(pack: Pack) -> tuple[Optional[dict[str, Any]], Optional[Problem]]:
+    import json
+
+    from .authoring import LOCK_NAME
+    path = pack.folder / LOCK_NAME
+    if not path.exists():
+        return None, None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, Problem(str(path), 1, pack.id, f"not a readable lock file ({exc}); rewrite it: collateral packs lock")
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), dict) or not isinstance(data.get("version"), str):
+        return None, Problem(str(path), 1, pack.id, "not a lock file (pack, version, rules, parameters); rewrite it: collateral packs lock")
+    return data, None
+
+
+def lock_problems(pack: Pack) -> tuple[list[Problem], list[Problem]]:
+    """Compare the pack with its pack.lock.json: a rule or parameter that changed while the version stayed the
+    same is an error; so is a version without a changelog line, one lower than the lock's, and a lock not
+    rewritten after a version bump. A rule or parameter added or removed without a bump is a warning; a pack
+    without a lock file too."""
+    from .authoring import LOCK_NAME, lock_data
+    lock_path = str(pack.folder / LOCK_NAME)
+    manifest = str(pack.folder / "pack.yaml")
+    lock, bad = read_lock(pack)
+    if bad is not None:
+        return [bad], []
+    if lock is None:
+        return [], [Problem(lock_path, 0, pack.id, "no lock file: run `collateral packs lock` and commit pack.lock.json")]
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    now = lock_data(pack)
+    version, locked = pack.manifest.version, lock["version"]
+    where = {lr.rule.id: (lr.file, lr.line) for lr in [*pack.rules, *pack.retired]}
+    changed: list[Problem] = []
+    added: list[Problem] = []
+    for section, label in (("rules", "rule"), ("parameters", "parameter")):
+        old: dict[str, str] = lock.get(section) or {}
+        new: dict[str, str] = now[section]
+        for key in sorted(set(old) | set(new)):
+            file, line = where.get(key, (str(pack.folder / "parameters.yaml"), 1) if section == "parameters" else (manifest, 1))
+            if key in old and key in new and old[key] != new[key]:
+                changed.append(Problem(file, line, key, f"{label} changed since {LOCK_NAME} (version {locked})"))
+            elif key not in old:
+                added.append(Problem(file, line, key, f"{label} added since {LOCK_NAME} (version {locked})"))
+            elif key not in new:
+                added.append(Problem(lock_path, 1, key, f"{label} removed since {LOCK_NAME} (version {locked})"))
+    fix = "bump version in pack.yaml, add a changelog line for it, then run `collateral packs lock`"
+    if version == locked:
+        errors.extend(Problem(p.file, p.line, p.field, f"{p.message} without a version bump: {fix}") for p in changed)
+        warnings.extend(Problem(p.file, p.line, p.field, f"{p.message} without a version bump: {fix}") for p in added)
+        return errors, warnings
+    if _semver(version) < _semver(locked):
+        errors.append(Problem(manifest, 1, "version", f"version {version} is lower than {locked}, the version in {LOCK_NAME}"))
+    if not any(c.version == version for c in pack.manifest.changelog):
+        errors.append(Problem(manifest, 1, "changelog", f"version {version} has no changelog line: add "
+                              f"{{version: {version}, date: YYYY-MM-DD, changes: \"...\"}}"))
+    errors.append(Problem(lock_path, 1, pack.id, f"{LOCK_NAME} records version {locked}, the pack is {version}: "
+                          "run `collateral packs lock` and commit it with the version bump"))
+    return errors, warnings
+
+
+# ---------------------------------------------------------------- what the tests exercise
+def exercised_rules(engine: Any, tests: list[PackTest]) -> dict[str, list[tuple[str, str]]]:
+    """rule id -> (test name, test file) of every test case that makes the rule fire (at least as possible)."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    for pt in sorted(tests, key=lambda t: (str(t.file), t.index)):
+        fired: set[str] = set()
+        run_test(engine, pt, fired)
+        for rid in fired:
+            out.setdefault(rid, []).append((pt.name, str(pt.file)))
+    return out
+
+
+class FiringLog:
+    """Records, while tests run on an engine, which disjunct of which rule fired and how: `a` (its condition was
+    true: the finding applies) or `p` (unknown: possible). Disjuncts are the branches of the rule's condition in
+    disjunctive normal form, as the compiler builds them (docs/rule-authoring.md §8, coverage)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine = engine
+        self.hits: dict[str, dict[int, set[str]]] = {}
+        self.disjuncts: dict[str, list[Any]] = {}
+        original = engine.run_option
+
+        def run_option(*args: Any, **kwargs: Any) -> Any:
+            run = original(*args, **kwargs)
+            for r in run.program.rules:
+                self.disjuncts.setdefault(r.id, r.disjuncts)
+            for f in run.firings:
+                rid = run.program.rules[f.rule].id
+                self.hits.setdefault(rid, {}).setdefault(f.disjunct, set()).add(f.mode)
+            return run
+
+        setattr(engine, "run_option", run_option)   # noqa: B010 (an instance attribute over the method)
+
+
+def describe_disjunct(d: Any) -> str:
+    """One branch of a compiled condition: the findings it reads and the facts it tests."""
+    from .compiler import leaves
+    parts = []
+    for ref in d.refs:
+        if ref.kind == "pos":
+            parts.append(f"finding {ref.code}")
+        elif ref.kind == "neg":
+            parts.append(f"no finding {ref.code}")
+        else:
+            parts.append(f"count of {ref.code} {ref.op} {ref.n}" + (" (separate schemes)" if ref.separate else ""))
+    seen: list[str] = []
+    for lf in leaves(d.opt) + leaves(d.cnt):
+        for p in lf.paths:
+            if p not in seen:
+                seen.append(p)
+    if seen:
+        parts.append("facts " + ", ".join(seen))
+    return "; ".join(parts) or "always"
+
+
+def coverage_report(ps: PackSet, log: FiringLog) -> tuple[list[str], int, int]:
+    """Lines per rule: how many of its disjuncts the tests made fire, each as applies (true) and/or possible
+    (unknown), and what the others read. Returns (lines, disjuncts exercised, disjuncts)."""
+    from .compiler import APPLICANT
+    lines: list[str] = []
+    hit_total = total = 0
+    for pack in sorted(ps.packs, key=lambda p: p.id):
+        for lr in sorted(pack.rules, key=lambda lr: lr.rule.id):
+            rid = lr.rule.id
+            ds = log.disjuncts.get(rid)
+            if ds is None:
+                lines.append(f"{rid}: not compiled for any test case (no test of its jurisdiction or date)")
+                continue
+            hits = log.hits.get(rid, {})
+            n = len(ds)
+            done = sum(1 for i in range(n) if i in hits)
+            total += n
+            hit_total += done
+            lines.append(f"{rid}: {done} of {n} disjuncts exercised")
+            for i, d in enumerate(ds):
+                modes = hits.get(i, set())
+                side = ("applies and possible" if modes == {"a", "p"} else "applies only" if modes == {"a"}
+                        else "possible only" if modes == {"p"} else "NEVER")
+                lines.append(f"  [{i + 1}] {side}: {describe_disjunct(d)}")
+            view = log.hits.get(rid + APPLICANT)
+            if view is not None and rid + APPLICANT in log.disjuncts:
+                lines.append(f"  applicant's view: {len(view)} of {len(log.disjuncts[rid + APPLICANT])} disjuncts exercised")
+    return lines, hit_total, total

@@ -25,6 +25,11 @@ NEGOTIABLE_NUMBERS = {
     "count.sentence.probation_months": ("sentence", "probation_months"),
 }
 NON_CONVICTION = ("diversion_no_plea",)
+# Each candidate change re-evaluates the whole option, whose cost grows with its counts: at most this many are
+# evaluated per option (the smallest changes first), and a count identical to an earlier one is not tried again
+# (the same change gives the same result), so the search costs a bounded number of evaluations however many
+# counts there are (docs/limits.md; benchmarks/counts.py). Cases of 1-4 counts need at most about 35.
+MAX_EVALUATIONS = 48
 SERIOUS = ("high", "critical")
 LABELS = {"custody_days": "a term of {} days (counting suspended time)", "loss_amount": "a loss of ${} tied to the count",
           "quantity_grams": "{} grams", "probation_months": "{} months of probation"}
@@ -116,14 +121,19 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
         chain.add(by_id[fid]["code"])
         todo.extend(by_id[fid]["because"])
     opt_model = next(o for o in case.options if o.id == option["id"])
+    leaves_of_chain = _rule_leaves(program, chain)
+    first_like: dict[str, int] = {}
+    for idx, count in enumerate(opt_model.counts):
+        first_like.setdefault(count.model_dump_json(), idx)
+    distinct = [(idx, count) for idx, count in enumerate(opt_model.counts) if first_like[count.model_dump_json()] == idx]
     candidates: list[tuple[str, dict[str, Any], int, tuple[str, ...], Any, float]] = []
     seen: set[tuple[int, tuple[str, ...], Any]] = set()
-    for lf in _rule_leaves(program, chain):
+    for lf in leaves_of_chain:
         path = lf.paths[0]
         if path not in NEGOTIABLE_NUMBERS or len(lf.paths) != 1:
             continue
         where: tuple[str, ...] = NEGOTIABLE_NUMBERS[path]
-        for idx, count in enumerate(opt_model.counts):
+        for idx, count in distinct:
             current = getattr(getattr(count, where[0]), where[1])
             target = _boundary(lf.op, lf.value, current)
             if target is None or (idx, where, target) in seen:
@@ -134,10 +144,13 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
             label = f"Count {idx + 1}: {LABELS[where[1]].format(target)} instead of {LABELS[where[1]].format(current) if current is not None else 'an unstated figure'}"
             cost = abs(float(target) - float(current)) / max(abs(float(current)), 1.0) if current is not None else 0.5
             candidates.append((label, {f"counts[{idx}].{'.'.join(where)}": target}, idx, where, target, cost))
-    for idx, count in enumerate(opt_model.counts):
+    related: dict[tuple[str, str], list[CatalogEntry]] = {}
+    for idx, count in distinct:
         juris = count.offense.jurisdiction or case.jurisdiction
         entry = engine.catalogs.lookup(juris, count.offense.statute)
-        for alt in related_offenses(engine.catalogs, juris, entry):
+        if entry is not None and (juris, entry.statute) not in related:
+            related[(juris, entry.statute)] = related_offenses(engine.catalogs, juris, entry)
+        for alt in related.get((juris, entry.statute), []) if entry is not None else []:
             alt_max = max_days_on(alt.max_days, on)
             custody = count.sentence.custody_days
             capped = min(custody, alt_max) if custody is not None and alt_max is not None else custody
@@ -151,7 +164,7 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
                 if p.id != count.offense.prong:
                     candidates.append((f"Count {idx + 1}: plead to prong {p.id} of {entry.statute}" + (f" ({p.title})" if p.title else ""),
                                        {f"counts[{idx}].offense.prong": p.id}, idx, ("offense", "prong"), p.id, 0.5))
-        if count.record.substance not in (None, "unspecified") and any(lf.paths[0] == "count.record.substance" for lf in _rule_leaves(program, chain)):
+        if count.record.substance not in (None, "unspecified") and any(lf.paths[0] == "count.record.substance" for lf in leaves_of_chain):
             candidates.append((f"Count {idx + 1}: record names no specific substance", {f"counts[{idx}].record.substance": "unspecified"},
                                idx, ("record", "substance"), "unspecified", 0.3))
         if count.disposition in (None, "conviction", "deferred_adjudication", "withheld_adjudication"):
@@ -160,7 +173,10 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
                                    {f"counts[{idx}].disposition": d}, idx, ("disposition",), d, 2.0))
     sev = {s: i for i, s in enumerate(SEVERITY_ORDER)}
     results: list[dict[str, Any]] = []
-    for label, patch, idx, where, value, cost in candidates:
+    candidates.sort(key=lambda c: (c[5], c[2], c[0]))
+    if len(candidates) > MAX_EVALUATIONS:
+        option["alternatives_limit"] = {"evaluated": MAX_EVALUATIONS, "candidates": len(candidates)}
+    for label, patch, idx, where, value, cost in candidates[:MAX_EVALUATIONS]:
         try:
             patched = _patch_case(case, option["id"], idx, where, value)
         except ValidationError:   # a patch the case-file schema rejects is not an alternative; any other error is a bug

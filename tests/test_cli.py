@@ -54,8 +54,11 @@ def test_both_evaluators_print_the_same_json_apart_from_the_engine_name() -> Non
 
 
 def test_as_of_overrides_the_case_date() -> None:
-    r = json.loads(run("advise", str(EXAMPLE), "--format", "json", "--as-of", "2025-01-31")[1])
-    assert r["as_of"] == "2025-01-31"
+    r = json.loads(run("advise", str(EXAMPLE), "--format", "json", "--as-of", "2026-06-30")[1])
+    assert r["as_of"] == "2026-06-30"
+    # a date before the offense is refused: the plea cannot precede the offense
+    code, _, err = run("advise", str(EXAMPLE), "--format", "json", "--as-of", "2025-01-31")
+    assert code == 2 and "2026-03-14" in err
 
 
 def test_redact_removes_the_client_name() -> None:

@@ -11,9 +11,9 @@ import subprocess
 import sys
 from typing import Any
 
+import durable_rules_engine
 import pytest
 
-from engine import durable_engine
 from engine.compiler import Program
 from engine.durable_engine import DurableRunner
 from engine.errors import EngineError
@@ -106,7 +106,7 @@ def test_after_an_error_in_an_action_the_engine_evaluates_right_again() -> None:
 def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     program, opt, cnts = facts(engine)
     runner = DurableRunner(program)
-    monkeypatch.setattr(durable_engine._dre, "assert_facts", lambda handle, text: (301, 0))
+    monkeypatch.setattr(durable_rules_engine, "assert_facts", lambda handle, text: (301, 0))
     with pytest.raises(EngineError, match=r"^durable_rules returned code 301 on assert$"):
         runner.run(opt, cnts)
     monkeypatch.undo()
@@ -118,12 +118,12 @@ def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch:
 def test_an_error_code_on_retract_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     program, opt, cnts = facts(engine)
     runner = DurableRunner(program)
-    real = durable_engine._dre.retract_facts
+    real = durable_rules_engine.retract_facts
 
     def failing(handle: Any, text: str) -> tuple[int, int]:
         real(handle, text)
         return 304, 0
-    monkeypatch.setattr(durable_engine._dre, "retract_facts", failing)
+    monkeypatch.setattr(durable_rules_engine, "retract_facts", failing)
     with pytest.raises(EngineError, match=r"^durable_rules returned code 304 on retract$"):
         runner.run(opt, cnts)
     monkeypatch.undo()

@@ -4,6 +4,7 @@ the federal packs and any pack it cannot read (so that the full load reports it)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.packs import load_all
@@ -23,7 +24,7 @@ rules:
 """
 
 
-def rel(root: Path, problems: list[object]) -> list[str]:
+def rel(root: Path, problems: Sequence[object]) -> list[str]:
     return [str(p).replace(str(root) + "/", "") for p in problems]
 
 
@@ -43,7 +44,8 @@ def test_each_broken_file_is_a_problem_and_the_rest_of_the_pack_loads(tmp_path: 
     assert "t/chain/notes.yaml:1: unexpected file in a pack; expected pack.yaml, parameters.yaml, derived.yaml, catalog.yaml, " \
            "*.rules.yaml or *.test.yaml" in problems
     assert any(p.startswith("t/chain/broken.rules.yaml:") and "not valid YAML" in p for p in problems)
-    assert "t/chain/bad.rules.yaml:4: rules[0].status: 'final' is not valid; expected one of: draft, reviewed" in problems
+    assert any(p.startswith("t/chain/bad.rules.yaml:4: rules[0].status: 'final' is not valid; expected one of: draft, reviewed")
+               for p in problems)
     assert any(p.startswith("t/chain/bad.rules.yaml:2: rules[0].certainty: required field is missing") for p in problems)
     assert any(p.startswith("t/chain/parameters.yaml:2: parameters.p.unit: 'furlongs' is not valid; expected one of: days")
                for p in problems)

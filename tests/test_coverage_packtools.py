@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,8 +190,8 @@ def test_test_files_that_cannot_be_read_are_problems_not_tests(tmp_path: Path) -
 
 
 def test_deep_merge_overrides_leaves_and_keeps_the_rest() -> None:
-    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
-    over = {"a": {"c": [3]}, "e": {"f": 1}}
+    base: dict[str, Any] = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    over: dict[str, Any] = {"a": {"c": [3]}, "e": {"f": 1}}
     merged = deep_merge(base, over)
     assert merged == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 1}}
     merged["e"]["f"] = 2

@@ -1,0 +1,25 @@
+"""PDF from the self-contained HTML with WeasyPrint (Python, with pango from the distribution:
+libpango-1.0-0 and libpangoft2-1.0-0 on Debian). Nothing is fetched: every URL is refused."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any, NoReturn
+
+from ..errors import InputError, Problem
+
+
+def _no_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:
+    raise ValueError(f"refusing to fetch {url}: the document is self-contained")
+
+
+def to_pdf(html: str) -> bytes:
+    with warnings.catch_warnings():   # WeasyPrint warns about optional system libraries it can do without
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            import weasyprint  # type: ignore[import-untyped]
+        except (ImportError, OSError) as exc:   # OSError: pango missing from the system
+            raise InputError("pdf", [Problem("weasyprint", 0, "", f"PDF output needs WeasyPrint and pango: {exc}")]) from None
+        out = weasyprint.HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    assert isinstance(out, bytes)
+    return out
