@@ -1030,16 +1030,17 @@ def diff_results(old: Path, new: Path, fmt: str, rules_dir: Optional[Path]) -> N
 def serve(workspace: Path, port: int, open_browser: bool, rules_dir: Optional[Path]) -> None:
     """Run the web app for attorneys on this computer (127.0.0.1 only): the cases in the workspace, intake,
     the decisive questions, the advice and its downloads. Prints the address with its access token (docs/serve.md)."""
+    from engine.serve.server import BindError
     from engine.serve.server import serve as run_server
 
     try:
         run_server(workspace, port, open_browser, click.echo, rules_dir)
+    except BindError as exc:
+        _fail(f"{exc} (choose another --port, or 0 for any free port)", EXIT_INPUT)
     except InputError as exc:
         _fail(str(exc) + "\nRun `collateral packs check` for details.", EXIT_PACK)
     except CompileError as exc:
         _fail(str(InputError("rule packs", exc.problems)), EXIT_PACK)
-    except OSError as exc:
-        _fail(f"cannot serve on 127.0.0.1:{port}: {exc.strerror or exc} (choose another --port, or 0 for any free port)", EXIT_INPUT)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ whose offense postdates the law date or whose conviction precedes its offense).
 
     python benchmarks/screen.py [--cases 2000] [--seed 20261126] [--jobs 1,2] [--evaluator durable]
 
-Reports, per --jobs: the wall time of the whole command, the peak RSS of its largest process (the command
+Reports, per --jobs: the wall time of the whole command, its CPU time (all its processes: what the parallelism
+costs, whatever else the machine runs), the peak RSS of its largest process (the command
 itself with --jobs 1, else the largest worker), the time of the screening itself (from the first case
 handed out to the last row back, as the command's summary gives it), cases/s on each, the ratio to the first
 --jobs value, and whether the outputs are byte-identical (they must be: the order does not depend on the
@@ -90,13 +91,14 @@ def screen(docket: Path, out: Path, jobs: int, evaluator: str) -> dict[str, obje
            "--evaluator", evaluator]
     # through a small wrapper that reports the peak RSS of the largest process of the run (the command or a worker)
     wrapper = ("import resource, subprocess, sys; r = subprocess.run(sys.argv[1:]); "
-               "print('peak-rss-kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print('peak-rss-kb', u.ru_maxrss, 'cpu-s', u.ru_utime + u.ru_stime, file=sys.stderr); "
                "sys.exit(r.returncode)")
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True,
                           env={**os.environ, "PYTHONWARNINGS": "ignore"})
     wall = time.perf_counter() - t0
-    rss = re.search(r"peak-rss-kb (\d+)", proc.stderr)
+    rss = re.search(r"peak-rss-kb (\d+) cpu-s ([0-9.]+)", proc.stderr)
     if proc.returncode not in (0, 1):   # 1: some cases went to the errors file
         sys.exit(f"collateral screen failed ({proc.returncode}):\n{proc.stderr}")
     last = proc.stdout.strip().splitlines()[-1]
@@ -104,7 +106,7 @@ def screen(docket: Path, out: Path, jobs: int, evaluator: str) -> dict[str, obje
     seconds = float(m.group(1)) if m else wall
     errors = re.search(r"(\d+) error\(s\)", last)
     return {"jobs": jobs, "wall_s": round(wall, 1), "screen_s": round(seconds, 1), "summary": last,
-            "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else 0,
+            "peak_rss_mb": round(int(rss.group(1)) / 1024) if rss else 0, "cpu_s": round(float(rss.group(2)), 1) if rss else 0.0,
             "errors": int(errors.group(1)) if errors else 0}
 
 
@@ -130,11 +132,14 @@ def main() -> None:
         m = machine()
         print(f"docket: {args.cases} cases (seed {args.seed}), evaluator {args.evaluator}; "
               f"{m['cores']} cores, {m['cpu']}, {m['memory']}; python {m['python']}; load average before {before}, after {after}")
-        print(f"{'--jobs':>7}{'wall s':>10}{'screen s':>10}{'cases/s':>10}{'ratio':>8}{'peak RSS MB':>13}  errors")
+        print(f"{'--jobs':>7}{'wall s':>10}{'screen s':>10}{'cases/s':>10}{'ratio':>8}{'CPU s':>9}{'cases/CPU-s':>13}"
+              f"{'peak RSS MB':>13}  errors")
         base = args.cases / float(str(runs[0]["screen_s"]))
         for r in runs:
             rate = args.cases / float(str(r["screen_s"]))
-            print(f"{r['jobs']:>7}{r['wall_s']:>10}{r['screen_s']:>10}{rate:>10.2f}{rate / base:>8.2f}{r['peak_rss_mb']:>13}  {r['errors']}")
+            cpu = float(str(r["cpu_s"])) or 1.0
+            print(f"{r['jobs']:>7}{r['wall_s']:>10}{r['screen_s']:>10}{rate:>10.2f}{rate / base:>8.2f}{r['cpu_s']:>9}"
+                  f"{args.cases / cpu:>13.2f}{r['peak_rss_mb']:>13}  {r['errors']}")
         same = all(r["bytes"] == runs[0]["bytes"] for r in runs)
         print(f"outputs byte-identical across --jobs: {'yes' if same else 'NO'}")
         print(f"summary line of the last run: {runs[-1]['summary']}")

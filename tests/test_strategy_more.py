@@ -8,6 +8,7 @@ consequence, and the picks are listed cheapest first."""
 from __future__ import annotations
 
 import datetime as dt
+import textwrap
 from typing import Any
 
 import pytest
@@ -112,3 +113,119 @@ def test_the_list_is_cut_at_the_limit_cheapest_kept(engine: Engine) -> None:
     assert [a["patch"] for a in strategy.alternatives(engine, c, option, on, None, limit=1)] == [
         {"counts[0].record.loss_amount": 10000}]
     assert len(strategy.alternatives(engine, c, option, on, None, limit=2)) == 2
+
+
+# ---------------------------------------------------------------- the other kinds of change
+MORE_RULES = """\
+rules:
+  - id: t.chain.jail-or-probation
+    title: Any custody or probation
+    status: reviewed
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 5"}]
+    when:
+      any:
+        - {fact: count.sentence.custody_days, gt: 0}
+        - {fact: count.sentence.probation_months, ge: 1}
+    then: {code: employment.supervision_bar, kind: consequence, domain: employment, severity: critical, title: "Supervision bar",
+           summary: "Custody or probation bars the job", explanation: "Test Code § 5"}
+  - id: t.chain.cocaine
+    title: A record naming cocaine
+    status: reviewed
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 6"}]
+    when: {fact: count.record.substance, eq: cocaine}
+    then: {code: licensing.named_drug, kind: consequence, domain: licensing, severity: high, title: "Named drug",
+           summary: "A named drug revokes the license", explanation: "Test Code § 6"}
+  - id: t.chain.statute
+    title: The felony statute
+    status: reviewed
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 7"}]
+    when: {fact: count.offense.statute, eq: "TC 1"}
+    then: {code: housing.felony_eviction, kind: consequence, domain: housing, severity: critical, title: "Eviction",
+           summary: "Eviction", explanation: "Test Code § 7"}
+  - id: t.chain.conviction
+    title: Any conviction with a stated term
+    status: reviewed
+    certainty: clear
+    scope: count
+    citations: [{cite: "Test Code § 8"}]
+    when:
+      all:
+        - {fact: count.disposition, eq: conviction}
+        - {fact: count.sentence.custody_days, known: true}
+    then: {code: benefits.conviction_bar, kind: consequence, domain: benefits, severity: high, title: "Benefits bar",
+           summary: "Benefits lost", explanation: "Test Code § 8"}
+"""
+OFFENSES = {"pack.yaml": """\
+    id: t.offenses
+    title: Test catalog
+    jurisdiction: US-TX
+    domain: offenses
+    version: 1.0.0
+    current_through: 2026-01-01
+    maintainers: [tests]
+    """, "catalog.yaml": """\
+    offenses:
+      - {statute: "TC 1", citation: "Test Code § 1", title: "Felony", max_days: 730, notes: "The lesser offense is TC 2."}
+      - {statute: "TC 2", citation: "Test Code § 2", title: "Lesser", max_days: 30}
+    """}
+
+
+@pytest.fixture(scope="module", params=["durable", "plain"])
+def more(request: Any, tmp_path_factory: pytest.TempPathFactory) -> Engine:
+    root = make_rules(tmp_path_factory.mktemp("more"), MORE_RULES)
+    (root / "t" / "offenses").mkdir()
+    for name, text in OFFENSES.items():
+        (root / "t" / "offenses" / name).write_text(textwrap.dedent(text))
+    return Engine(load_all(root), request.param)
+
+
+def plea(**count: Any) -> Any:
+    return case({"format": 1, "jurisdiction": "US-TX", "as_of": "2026-11-26",
+                 "options": [{"id": "a", "counts": [{"offense": {"statute": "TEST"}, **count}]}]})
+
+
+def test_only_the_term_not_already_outside_is_offered(more: Engine) -> None:
+    # custody 0 is already outside `gt 0`: only the probation is changed
+    alts = alternatives(more, plea(sentence={"custody_days": 0, "probation_months": 12}))
+    assert [(a["change"], a["patch"]) for a in alts] == [
+        ("Count 1: 0 months of probation instead of 12 months of probation", {"counts[0].sentence.probation_months": 0})]
+
+
+def test_lowering_the_term_lowers_the_suspended_part_with_it(more: Engine) -> None:
+    alts = alternatives(more, plea(sentence={"custody_days": 30, "suspended_days": 20}))
+    assert [a["patch"] for a in alts] == [{"counts[0].sentence.custody_days": 0}]
+    assert alts[0]["avoids"] == ["employment.supervision_bar"]
+
+
+def test_a_record_that_names_no_substance(more: Engine) -> None:
+    alts = alternatives(more, plea(record={"substance": "cocaine"}))
+    assert [(a["change"], a["patch"], a["avoids"]) for a in alts] == [
+        ("Count 1: record names no specific substance", {"counts[0].record.substance": "unspecified"}, ["licensing.named_drug"])]
+
+
+def test_a_lesser_offense_caps_the_term_and_the_suspended_part(more: Engine) -> None:
+    alts = alternatives(more, plea(offense={"statute": "TC 1"}, sentence={"custody_days": 100, "suspended_days": 80},
+                                   disposition="conviction"))
+    lesser = [a for a in alts if "offense.statute" in next(iter(a["patch"]))]
+    assert [(a["change"], a["patch"], a["avoids"]) for a in lesser] == [
+        ("Count 1: plead to TC 2 (Lesser) instead of TC 1, with the term capped at its 30-day maximum",
+         {"counts[0].offense.statute": "TC 2"}, ["housing.felony_eviction"])]
+
+
+def test_diversion_for_a_conviction_and_no_number_for_a_rule_that_asks_only_whether_a_term_is_known(more: Engine) -> None:
+    # `custody_days known: true` has no threshold to move below: the conviction is what a change can avoid
+    alts = alternatives(more, plea(disposition="conviction", sentence={"custody_days": 0}))
+    assert [(a["change"], a["patch"], a["avoids"]) for a in alts] == [
+        ("Count 1: pre-plea diversion with no plea or admission instead of conviction",
+         {"counts[0].disposition": "diversion_no_plea"}, ["benefits.conviction_bar"])]
+
+
+def test_no_diversion_is_offered_for_a_plea_that_is_already_one(more: Engine) -> None:
+    alts = alternatives(more, plea(disposition="diversion_no_plea", sentence={"custody_days": 30}))
+    assert [a["patch"] for a in alts] == [{"counts[0].sentence.custody_days": 0}]

@@ -15,16 +15,20 @@ from .app import create_app
 HOST = "127.0.0.1"
 
 
+class BindError(Exception):
+    """The port cannot be listened on (taken, or not allowed)."""
+
+
 def bind(port: int) -> socket.socket:
-    """A listening socket on 127.0.0.1:PORT (0: any free port); OSError when the port is taken."""
+    """A listening socket on 127.0.0.1:PORT (0: any free port); BindError when the port is taken."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((HOST, port))
         sock.listen(64)
-    except OSError:
+    except OSError as exc:
         sock.close()
-        raise
+        raise BindError(f"cannot serve on {HOST}:{port}: {exc.strerror or exc}") from None
     sock.set_inheritable(True)
     return sock
 
