@@ -217,8 +217,9 @@ def _case_checks(src: Any, case_file: Any, engine: Any, on: dt.date) -> list[str
     from engine.packtools import EARLIEST_CASE_DATE
 
     if on < EARLIEST_CASE_DATE:
-        _fail(f"the law cannot be applied as of {on.isoformat()} (as_of or --as-of): the rule packs are checked from "
-              f"{EARLIEST_CASE_DATE.isoformat()}", EXIT_INPUT)
+        raise InputError("case file", [Problem(src.file, src.line(("as_of",)), "as_of", f"the law cannot be applied as of "
+                                               f"{on.isoformat()} (as_of or --as-of): the rule packs are checked from "
+                                               f"{EARLIEST_CASE_DATE.isoformat()}")])
 
     def prongs_of(juris: str, statute: str) -> Optional[list[str]]:
         entry = engine.catalogs.lookup(juris, statute)
@@ -479,7 +480,9 @@ def interview(case: Path, answers: Optional[Path], output: Optional[Path], then_
                     return _answer_text(scripted.pop(key))
             return ""
         choices = f" [{', '.join(q.choices)}]" if q.choices and len(q.choices) <= 30 else ""
-        click.echo(f"\n{q.ask}{choices}\n  (stakes: {q.stakes}; decides {', '.join(q.why[:3])}{'...' if len(q.why) > 3 else ''})")
+        option = f"Option {q.option}: " if "|" in q.key else ""   # a count question is asked once per option
+        click.echo(f"\n{option}{q.ask}{choices}\n  (stakes: {q.stakes}; decides {', '.join(q.why[:3])}{'...' if len(q.why) > 3 else ''};"
+                   f" answers file key: {q.key})")
         try:
             return str(click.prompt("  answer", default="", show_default=False))
         except (click.Abort, EOFError):
@@ -1051,8 +1054,8 @@ def serve(workspace: Path, port: int, open_browser: bool, rules_dir: Optional[Pa
 @click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), required=True,
               help="One row per case and option: .csv, .jsonl or .parquet (written atomically at the end).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None,
-              help="Worker processes, each building its engine once (default: all cores); with --backend dask and no "
-                   "--scheduler, the workers of the local cluster.")
+              help="Worker processes, each building its engine once and taking one case at a time (default: all "
+                   "cores); with --backend dask and no --scheduler, the workers of the local cluster.")
 @click.option("--memos", "memos_dir", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Also write each case's memo (Markdown) into this folder; the rows give its path.")
 @click.option("--resume", is_flag=True, help="Skip the cases already done (same case, packs, families and law date) "
@@ -1070,9 +1073,11 @@ def serve(workspace: Path, port: int, open_browser: bool, rules_dir: Optional[Pa
               help="durable: the durable_rules engine; plain: the plain-Python evaluator (same results).")
 @click.option("--alternatives/--no-alternatives", default=False, show_default=True,
               help="Also run the counter-offer search (slower; it shows in the memos, not in the rows).")
+@click.option("--timeout", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds one case may take on a local worker before the worker is replaced (0: no limit).")
 def screen_docket(input_path: Path, output: Path, jobs: Optional[int], memos_dir: Optional[Path], resume: bool,
                   errors_path: Optional[Path], backend: str, scheduler: Optional[str], as_of: Optional[dt.datetime],
-                  evaluator: str, alternatives: bool) -> None:
+                  evaluator: str, alternatives: bool, timeout: float) -> None:
     """Screen a whole docket: INPUT is a folder of case files, a JSON Lines file of cases or a CSV export with one
     row per count (docs/screen.md). Writes one row per case and option (worst severity per area, flags by
     consequence family, money, open questions) and prints a summary per family and severity. A case that cannot
@@ -1090,7 +1095,7 @@ def screen_docket(input_path: Path, output: Path, jobs: Optional[int], memos_dir
     try:
         report = sc.screen(input_path, output, config, jobs=jobs or sc.default_jobs(), backend=backend, scheduler=scheduler,
                            memos=memos_dir, errors=errors_path, resume=resume, progress=sc.progress_for(sys.stderr),
-                           write=write_atomic)
+                           write=write_atomic, timeout=timeout or None)
     except InputError as exc:
         _fail(str(exc), EXIT_PACK if exc.kind == "rule packs" else EXIT_INPUT)
     except KeyboardInterrupt:

@@ -130,13 +130,21 @@ class DurableRunner:
         self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
 
     def _reset(self) -> None:
-        """Retract every batch, newest first (phase and summary facts, then derived facts, then the case's
-        activations): the session is empty again."""
+        """Retract everything asserted, in two calls' worth of order: first the phase facts, newest first, one at
+        a time (every rule is gated by its stratum's phase fact, so no rule can match once they are gone), then
+        every other fact in one batch, newest first. The session is empty again.
+
+        Retracting batch by batch instead (phase, summary and derived facts of one stratum together) crashes
+        durable_rules 2.0.28 with a segmentation fault on some cases (a three-count New York case in
+        tests/test_reliability.py); this order was measured not to, over the differential benchmark's cases.
+        Every activation was drained after each assert, and the patterns have no negation, so a retraction
+        queues nothing; starting an action after a retraction also crashes 2.0.28, so it is never done."""
         batches, self._asserted = self._asserted, []
-        for text in reversed(batches):
-            # Every activation was drained after each assert, and the patterns have no negation, so a
-            # retraction queues nothing. (Starting an action after a retraction crashes durable_rules
-            # 2.0.28 with a segmentation fault: measured here, so it is never done.)
+        facts = [f for text in reversed(batches) for f in json.loads(text)]
+        phases = [f for f in facts if f["t"] == "phase"]
+        rest = [f for f in facts if f["t"] != "phase"]
+        for text in [json.dumps([f], ensure_ascii=False, separators=(",", ":")) for f in phases] + (
+                [json.dumps(rest, ensure_ascii=False, separators=(",", ":"))] if rest else []):
             code, _ = _dre.retract_facts(self.handle, text)
             if code not in (_OK, _OBSERVED, _NOT_HANDLED):
                 raise EngineError(f"durable_rules returned code {code} on retract")

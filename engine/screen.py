@@ -596,89 +596,162 @@ def _csv_row(c: _CsvCase, cells: dict[str, str], line: int, name: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------------ the backends
-_POOL_CONFIG: list[Config] = []
-
-
-def _pool_init(config: Config) -> None:
-    """Pool initializer: Ctrl-C is the parent's to handle; build the engine before the first case."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _POOL_CONFIG[:] = [config]
-    with contextlib.suppress(Exception):   # a failure here is reported by each case
-        _engine_for(config)
-
-
-def _pool_work(item: Item) -> Outcome:
-    return screen_item(item, _POOL_CONFIG[0])
-
-
 def run_serial(items: Iterable[Item], config: Config, emit: Callable[[Outcome], None]) -> None:
+    """In this process (tests, and the library's `backend="inline"`): no isolation from a crash of the engine."""
     for item in items:
         emit(screen_item(item, config))
 
 
-def _crashed(item: Item, why: str) -> Outcome:
-    return Outcome(item.index, item.case_id, item.source, item.key, "error",
-                   f"internal error: the worker process died while screening this case ({why})")
+def _watch_parent() -> None:
+    """In a worker: exit when the parent is gone (killed with SIGKILL), instead of waiting for work forever."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(2)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="watch-parent").start()
 
 
-def run_pool(items: Iterable[Item], config: Config, jobs: int, emit: Callable[[Outcome], None]) -> None:
-    """A process pool of `jobs` workers (spawned: no state shared with the parent), each building its engine once.
-    At most 4 cases per worker are in flight, so memory stays flat however long the docket. When a worker dies
-    (a crash in the rule engine), the cases it may have held are run again one at a time, alone: the one that
-    kills a worker on its own is reported as an error and the batch goes on."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-    from concurrent.futures.process import BrokenProcessPool
-
-    source = iter(items)
-    suspects: deque[Item] = deque()
-    exhausted = False
-    while not (exhausted and not suspects):
-        pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_pool_init, initargs=(config,))
-        inflight: dict[Future[Outcome], tuple[Item, bool]] = {}
-        broken = False
+def _worker_main(conn: Any, config: Config) -> None:
+    """A worker process: build the engine once, then screen the cases the parent sends, one at a time."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+    _watch_parent()
+    with contextlib.suppress(Exception):            # a failure here is reported by each case
+        _engine_for(config)
+    while True:
         try:
-            while not broken:
-                while not any(alone for _, alone in inflight.values()):   # a suspect runs alone
-                    if suspects:
-                        if inflight:
-                            break
-                        item, alone = suspects.popleft(), True
-                    else:
-                        nxt = None if exhausted or len(inflight) >= jobs * 4 else next(source, None)
-                        if nxt is None:
-                            exhausted = exhausted or len(inflight) < jobs * 4
-                            break
-                        item, alone = nxt, False
-                    inflight[pool.submit(_pool_work, item)] = (item, alone)
-                if not inflight:
-                    break
-                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
-                for fut in sorted(done, key=lambda f: inflight[f][0].index):
-                    item, alone = inflight.pop(fut)
-                    try:
-                        emit(fut.result())
-                    except BrokenProcessPool as exc:
-                        broken = True
-                        if alone:
-                            emit(_crashed(item, str(exc) or "broken process pool"))
-                        else:
-                            suspects.append(item)
-            if broken:
-                suspects.extend(sorted((it for it, _a in inflight.values()), key=lambda it: it.index))
-        except BaseException:
-            _stop_pool(pool)
-            raise
-        pool.shutdown(wait=True, cancel_futures=True)
+            item = conn.recv()
+        except (EOFError, OSError):
+            return
+        if item is None:
+            return
+        item, fallback = item
+        conn.send(screen_item(item, replace(config, evaluator="plain") if fallback else config))
 
 
-def _stop_pool(pool: Any) -> None:
-    """Stop the workers this pool started (on Ctrl-C or an error): cancel what is queued, end the processes."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+@dataclass
+class _Worker:
+    proc: Any
+    conn: Any
+    item: Optional[Item] = None
+    fallback: bool = False                   # its case is a second chance, with the plain evaluator
+    why: str = ""                            # what happened to the first try
+    since: float = 0.0
+
+
+def _failed(item: Item, why: str) -> Outcome:
+    return Outcome(item.index, item.case_id, item.source, item.key, "error", f"internal error: {why}")
+
+
+FALLBACK_WARNING = ("durable_rules failed on this case ({why}); it was evaluated with the plain evaluator, which gives "
+                    "the same results")
+
+
+def run_pool(items: Iterable[Item], config: Config, jobs: int, emit: Callable[[Outcome], None],
+             timeout: Optional[float] = 600.0, worker: Callable[[Any, Config], None] = _worker_main) -> None:
+    """`jobs` worker processes (spawned: nothing of the parent is shared), each building its engine once and taking
+    one case at a time. A worker that dies (a crash in the rule engine) or takes longer than `timeout` seconds on
+    one case is replaced; its case is evaluated again once, by a fresh worker with the plain evaluator (the same
+    results; the rows say so in `warnings`), and reported as an error if that fails too. `worker` is the function a
+    worker process runs (tests give one that crashes or hangs on purpose)."""
+    import multiprocessing
+    from multiprocessing.connection import wait
+
+    ctx = multiprocessing.get_context("spawn")
+    source = iter(items)
+    retry: deque[tuple[Item, str]] = deque()
+
+    def start() -> _Worker:
+        parent_end, child_end = ctx.Pipe()
+        proc = ctx.Process(target=worker, args=(child_end, config), daemon=True, name="collateral-screen")
+        proc.start()
+        child_end.close()
+        return _Worker(proc, parent_end)
+
+    def lost(w: _Worker, why: str) -> None:
+        """The worker died or hung on its case: end it, give its case a second chance or report it."""
+        item = w.item
+        assert item is not None
         with contextlib.suppress(Exception):
-            proc.terminate()
+            w.proc.kill()
+            w.proc.join(5)
+        w.conn.close()
+        if w.fallback or config.evaluator == "plain":
+            emit(_failed(item, why))
+        else:
+            retry.append((item, why))
+
+    workers = [start() for _ in range(jobs)]
+    exhausted = False
+    try:
+        while True:
+            for i, w in enumerate(workers):
+                if w.item is not None:
+                    continue
+                if not w.proc.is_alive():
+                    workers[i] = w = start()
+                if retry:
+                    item, why = retry.popleft()
+                    fallback = True
+                elif not exhausted:
+                    nxt = next(source, None)
+                    if nxt is None:
+                        exhausted = True
+                        continue
+                    item, why, fallback = nxt, "", False
+                else:
+                    continue
+                try:
+                    w.conn.send((item, fallback))
+                except OSError:               # it died while idle: a new one takes the case
+                    w.proc.kill()
+                    workers[i] = w = start()
+                    w.conn.send((item, fallback))
+                w.item, w.fallback, w.why, w.since = item, fallback, why, time.monotonic()
+            busy = [w for w in workers if w.item is not None]
+            if not busy:
+                return
+            left = None if not timeout else max(0.0, min(w.since for w in busy) + timeout - time.monotonic())
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=left)
+            for i, w in enumerate(workers):
+                if w.item is None:
+                    continue
+                if w.conn in ready:
+                    try:
+                        out: Outcome = w.conn.recv()
+                    except (EOFError, OSError):
+                        pass
+                    else:
+                        if w.fallback and out.status == "ok":
+                            note = FALLBACK_WARNING.format(why=w.why)
+                            for r in out.rows:
+                                r["warnings"] = " | ".join(x for x in (note, r.get("warnings", "")) if x)
+                        w.item = None
+                        emit(out)
+                        continue
+                if w.proc.sentinel in ready or not w.proc.is_alive():
+                    w.proc.join(5)
+                    code = w.proc.exitcode
+                    lost(w, f"the worker process died while screening this case (exit code {code})")
+                    workers[i] = start()
+                elif timeout and time.monotonic() - w.since > timeout:
+                    lost(w, f"the case took longer than {timeout:g} s (--timeout)")
+                    workers[i] = start()
+    finally:
+        for w in workers:
+            with contextlib.suppress(Exception):
+                if w.item is None:
+                    w.conn.send(None)
+        for w in workers:
+            w.proc.join(5 if w.item is None else 0)
+            if w.proc.is_alive():
+                w.proc.kill()
+                w.proc.join(5)
+            with contextlib.suppress(Exception):
+                w.conn.close()
 
 
 def _batch_work(items: list[Item], config: Config) -> list[Outcome]:
@@ -719,13 +792,29 @@ def run_dask(items: Iterable[Item], config: Config, emit: Callable[[Outcome], No
             fut = client.submit(_batch_work, b, config, pure=False)
             held[fut] = b
             ac.add(fut)
+        second: dict[Any, str] = {}          # a case evaluated again alone, with the plain evaluator -> why
+        plain = replace(config, evaluator="plain")
         for fut in ac:
             b = held.pop(fut)
             try:
                 outs = fut.result()
-            except Exception as exc:   # a worker lost, a task that could not run: its cases are reported, the rest goes on
-                outs = [Outcome(it.index, it.case_id, it.source, it.key, "error", _one_line(f"dask: {type(exc).__name__}: {exc}"))
-                        for it in b]
+            except Exception as exc:   # a worker lost (a crash in the engine), a task that could not run
+                why = _one_line(f"dask: {type(exc).__name__}: {exc}")
+                if fut in second or config.evaluator == "plain":
+                    outs = [_failed(it, why) for it in b]
+                else:                  # each of its cases again, alone, with the plain evaluator
+                    outs = []
+                    for it in b:
+                        nf = client.submit(_batch_work, [it], plain, pure=False)
+                        held[nf], second[nf] = [it], why
+                        ac.add(nf)
+            else:
+                if fut in second:
+                    note = FALLBACK_WARNING.format(why=second[fut])
+                    for o in outs:
+                        for r in o.rows:
+                            r["warnings"] = " | ".join(x for x in (note, r.get("warnings", "")) if x)
+            second.pop(fut, None)
             fut.release()
             for o in sorted(outs, key=lambda o: o.index):
                 emit(o)
@@ -840,6 +929,7 @@ class Report:
     screened: int = 0
     resumed: int = 0
     skipped: int = 0
+    fallbacks: int = 0                       # cases evaluated again with the plain evaluator after durable_rules failed
     errors: list[dict[str, str]] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     summary: list[dict[str, Any]] = field(default_factory=list)
@@ -902,9 +992,12 @@ def progress_for(stream: Any) -> NullProgress:
 def screen(input_path: Path, output: Path, config: Config, *, jobs: int = 1, backend: str = "local",
            scheduler: Optional[str] = None, memos: Optional[Path] = None, errors: Optional[Path] = None,
            resume: bool = False, progress: Optional[NullProgress] = None, dask_processes: bool = True,
+           timeout: Optional[float] = 600.0,
            write: Callable[[Path, bytes], None] = write_atomic, packset: Any = None) -> Report:
-    """Screen every case of input_path into output (see the module's docstring). Raises InputError for an unusable
-    input or output as a whole; a bad case is an entry of the errors file."""
+    """Screen every case of input_path into output (see the module's docstring). backend: `local` (worker processes,
+    even for jobs=1: a crash of the engine on one case cannot take the batch with it), `dask`, or `inline` (in this
+    process, for tests and small batches). Raises InputError for an unusable input or output as a whole; a bad case
+    is an entry of the errors file."""
     from .packs import load_all
 
     fmt = output_format(output)
@@ -985,13 +1078,13 @@ def screen(input_path: Path, output: Path, config: Config, *, jobs: int = 1, bac
         t0 = time.perf_counter()
         if backend == "dask":
             run_dask(todo, config, emit, scheduler, jobs, processes=dask_processes)
-        elif jobs <= 1 or len(todo) <= 1:
+        elif backend == "inline":
             if todo:
                 with contextlib.suppress(Exception):   # the engine of this process, on the packs already loaded
                     _engine_for(config, ps)
             run_serial(todo, config, emit)
-        else:
-            run_pool(todo, config, min(jobs, len(todo)), emit)
+        elif todo:
+            run_pool(todo, config, max(1, min(jobs, len(todo))), emit, timeout)
         report.seconds = time.perf_counter() - t0
 
     for i in range(len(items)):
@@ -1003,6 +1096,8 @@ def screen(input_path: Path, output: Path, config: Config, *, jobs: int = 1, bac
         else:
             report.errors.append({"case_id": o.case_id, "source": o.source, "key": o.key, "error": o.error})
     report.screened = len(todo)
+    report.fallbacks = sum(1 for o in outcomes.values() if o.status == "ok" and o.rows
+                           and "it was evaluated with the plain evaluator" in str(o.rows[0].get("warnings", "")))
     report.summary = summarize(report.rows, families)
     write(output, encode_rows(report.rows, cols, fmt))
     write(errors, _encode_errors(report.errors, errors))
@@ -1073,6 +1168,7 @@ def summary_text(report: Report, families: Families) -> str:
     out.append(f"{report.cases - report.skipped} case(s), {options} option(s): {report.screened - len(report.errors) - report.skipped} screened, "
                f"{report.resumed} already done (--resume), {len(report.errors)} error(s)"
                + (f", {report.skipped} file(s) not case files" if report.skipped else "")
+               + (f", {report.fallbacks} evaluated with the plain evaluator after durable_rules failed" if report.fallbacks else "")
                + f"; {report.seconds:.1f} s")
     return "\n".join(out) + "\n"
 

@@ -15,7 +15,7 @@ from engine.casefile import Offense
 from engine.catalog import CatalogEntry, Catalogs
 
 ON = dt.date(2026, 11, 26)
-ENTRY = {
+ENTRY: dict[str, Any] = {
     "statute": "TC 100", "citation": "Test Code § 100", "title": "Assault", "class": "misdemeanor", "divisible": True,
     "max_days": 365, "certainty": "clear",
     "prongs": [

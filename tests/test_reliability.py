@@ -503,8 +503,8 @@ def test_as_of_2100_warns_in_the_memo_and_0001_is_refused(tmp_path: Path, tiny: 
         "The law is applied as of 2100-01-01, more than a year after t.chain (current through 2026-01-01): later "
         "changes in the law are not reflected.")
     code, out, err = advise(tmp_path, tiny, CASE.replace("2025-06-01", "1899-06-01"), "--as-of", "0001-01-01")
-    assert (code, out, err) == (2, "", "the law cannot be applied as of 0001-01-01 (as_of or --as-of): the rule packs are "
-                                       "checked from 1900-01-01\n")
+    assert (code, out, err) == (2, "", f"1 problem(s) in case file:\n  {tmp_path / 'case.yaml'}:3: as_of: the law cannot be "
+                                       "applied as of 0001-01-01 (as_of or --as-of): the rule packs are checked from 1900-01-01\n")
 
 
 # ---------------------------------------------------------------- 9. interview answers
@@ -614,3 +614,23 @@ def test_the_differential_benchmark_finds_no_disagreement_on_a_sample() -> None:
     out = differential.compare(40, seed=12, full_every=20)
     assert out["cases"] == 40 and out["options"] == 80 and out["full"] == 2 and out["firings"] > 100
     assert out["disagreements"] == []
+
+
+def test_a_three_count_new_york_case_does_not_crash_the_durable_engine(tmp_path: Path) -> None:
+    """Regression: retracting stratum by stratum crashed durable_rules 2.0.28 (SIGSEGV) on this case; found by
+    benchmarks/differential.py (SYN-00190). _reset now retracts the phase facts first, then the rest at once."""
+    case = write_case(tmp_path, """\
+        format: 1
+        jurisdiction: US-NY
+        as_of: 2026-11-26
+        client: {immigration: {status: lpr}}
+        options:
+          - id: o
+            counts:
+              - offense: {statute: PL 220.03}
+              - offense: {statute: PL 165.50}
+              - offense: {statute: PL 215.10}
+        """)
+    proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "advise", str(case), "--no-alternatives", "-o",
+                           str(tmp_path / "memo.md")], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]

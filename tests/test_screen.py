@@ -52,7 +52,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def folder_rows(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
     out = tmp_path_factory.mktemp("out") / "rows.jsonl"
-    report = sc.screen(folder, out, sc.Config())
+    report = sc.screen(folder, out, sc.Config(), backend="inline")
     assert report.errors == [] and report.skipped == 1
     return sc.read_rows(out)
 
@@ -89,14 +89,14 @@ def test_the_rows_say_what_advise_says(folder_rows: list[dict[str, Any]]) -> Non
 
 def test_json_lines_input_gives_the_same_rows(folder_rows: list[dict[str, Any]], tmp_path: Path) -> None:
     src = as_jsonl(sorted(EXAMPLES, key=lambda p: p.name), tmp_path / "cases.jsonl")
-    report = sc.screen(src, tmp_path / "out.jsonl", sc.Config())
+    report = sc.screen(src, tmp_path / "out.jsonl", sc.Config(), backend="inline")
     rows = sc.read_rows(tmp_path / "out.jsonl")
     assert report.errors == [] and rows[0]["source"] == "cases.jsonl:1"
     assert comparable(rows) == comparable(folder_rows)
 
 
 def test_the_csv_sample_reads_as_the_example_case_files(folder_rows: list[dict[str, Any]], tmp_path: Path) -> None:
-    report = sc.screen(SAMPLE, tmp_path / "out.jsonl", sc.Config())
+    report = sc.screen(SAMPLE, tmp_path / "out.jsonl", sc.Config(), backend="inline")
     assert report.errors == []
     assert report.warnings == ["docket.csv: columns not used: Attorney, Next Court Date (docs/screen.md lists the columns read)"]
     rows = sc.read_rows(tmp_path / "out.jsonl")
@@ -150,7 +150,7 @@ def test_a_csv_without_the_required_columns_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("name", ["out.csv", "out.jsonl", "out.parquet"])
 def test_each_output_format_reads_back_to_the_same_rows(name: str, folder: Path, folder_rows: list[dict[str, Any]],
                                                         tmp_path: Path) -> None:
-    report = sc.screen(folder, tmp_path / name, sc.Config())
+    report = sc.screen(folder, tmp_path / name, sc.Config(), backend="inline")
     assert report.errors == []
     assert sc.read_rows(tmp_path / name) == folder_rows
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([name, "out.errors.csv"])   # no journal, no temporary file
@@ -195,7 +195,7 @@ def test_an_unexpected_failure_is_reported_with_its_case(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(sc, "_advise", flaky)
     src = as_jsonl(EXAMPLES[:2], tmp_path / "cases.jsonl")
-    report = sc.screen(src, tmp_path / "out.jsonl", sc.Config())
+    report = sc.screen(src, tmp_path / "out.jsonl", sc.Config(), backend="inline")
     assert report.errors == [{"case_id": "ORANGE-2026-MM-2290", "source": "cases.jsonl:2", "key": report.errors[0]["key"],
                               "error": "internal error: ZeroDivisionError: boom"}]
     assert len(report.rows) == 3
@@ -221,16 +221,16 @@ def test_resume_skips_the_cases_already_done(monkeypatch: pytest.MonkeyPatch, tm
 
     monkeypatch.setattr(sc, "screen_item", counted)
     with pytest.raises(Interrupted):
-        sc.screen(src, out, sc.Config())
+        sc.screen(src, out, sc.Config(), backend="inline")
     assert not out.exists() and sc.journal_path(out).exists()
     calls.clear()
-    report = sc.screen(src, out, sc.Config(), resume=True)           # goes on where it stopped
+    report = sc.screen(src, out, sc.Config(), resume=True, backend="inline")           # goes on where it stopped
     assert calls == ["HARRIS-2026-0311"] and report.resumed == 2
     first = out.read_bytes()
     assert not sc.journal_path(out).exists()
 
     calls.clear()
-    report = sc.screen(src, out, sc.Config(), resume=True)           # everything done: nothing to evaluate
+    report = sc.screen(src, out, sc.Config(), resume=True, backend="inline")           # everything done: nothing to evaluate
     assert calls == [] and report.resumed == 3 and out.read_bytes() == first
 
     cases = src.read_text().splitlines()
@@ -239,7 +239,7 @@ def test_resume_skips_the_cases_already_done(monkeypatch: pytest.MonkeyPatch, tm
     cases[2] = json.dumps(changed)
     src.write_text("\n".join(cases) + "\n")
     calls.clear()
-    sc.screen(src, out, sc.Config(), resume=True)                    # only the changed case again
+    sc.screen(src, out, sc.Config(), resume=True, backend="inline")                    # only the changed case again
     assert calls == ["HARRIS-2026-0311"]
 
 
@@ -310,3 +310,21 @@ def test_the_dask_backend_on_a_local_cluster_gives_the_same_rows(folder_rows: li
     report = sc.screen(src, out, sc.Config(), backend="dask", jobs=1, dask_processes=False)
     assert [e["case_id"] for e in report.errors] == ["BAD-STATUTE"]
     assert comparable(sc.read_rows(out)) == comparable(folder_rows)
+
+
+def test_a_worker_that_dies_or_hangs_costs_only_its_case(tmp_path: Path) -> None:
+    from tests.screen_workers import CRASH, HANG, crash_or_hang
+
+    src = as_jsonl([EXAMPLES[0], EXAMPLES[1], EXAMPLES[3]], tmp_path / "cases.jsonl")
+    items = list(sc.read_items(src, "run"))
+    got: list[sc.Outcome] = []
+    sc.run_pool(items, sc.Config(), 2, got.append, timeout=3, worker=crash_or_hang)
+    by_id = {o.case_id: o for o in got}
+    assert sorted(by_id) == sorted(["LA-2026-CR-0142", CRASH, HANG])
+    assert by_id["LA-2026-CR-0142"].status == "ok" and by_id["LA-2026-CR-0142"].rows[0]["warnings"] == ""
+    crashed = by_id[CRASH]
+    assert crashed.status == "ok" and len(crashed.rows) == 2
+    assert crashed.rows[0]["warnings"].startswith(
+        "durable_rules failed on this case (the worker process died while screening this case (exit code 11)); "
+        "it was evaluated with the plain evaluator, which gives the same results")
+    assert (by_id[HANG].status, by_id[HANG].error) == ("error", "internal error: the case took longer than 3 s (--timeout)")
