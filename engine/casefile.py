@@ -119,6 +119,7 @@ class OffenseProng(Strict):
     force: Optional[Force] = None
     cimt: Optional[bool] = None
     max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
+    min_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
 
     @field_validator("id", mode="before")
     @classmethod
@@ -132,6 +133,7 @@ class Offense(Strict):
     title: Optional[str] = None
     class_: Optional[OffenseClass] = Field(default=None, alias="class")
     max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
+    min_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)   # a mandatory minimum term
     elements: Optional[list[str]] = None
     mens_rea: Optional[MensRea] = None
     force: Optional[Force] = None

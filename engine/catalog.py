@@ -42,6 +42,10 @@ class OffenseAttrs(BaseModel):
     title: Optional[str] = None
     class_: Optional[cf.OffenseClass] = Field(default=None, alias="class")
     max_days: Union[int, list[DatedInt], None] = None
+    # a mandatory minimum term the court cannot go below (dated like max_days), and whether the law makes it run
+    # consecutively to any other term (e.g. 18 U.S.C. 924(c)(1)(D)(ii), 1028A(b)(2))
+    min_days: Union[int, list[DatedInt], None] = None
+    min_consecutive: Optional[bool] = None
     elements: Optional[list[str]] = None
     mens_rea: Optional[cf.MensRea] = None
     force: Optional[cf.Force] = None
@@ -293,6 +297,9 @@ class Catalogs:
                     base["force"] = _least([m.get("force") for m in merged], FORCE_ORDER)
                     maxes = [m.get("max_days") for m in merged]
                     base["max_days"] = min(int(x) for x in maxes if x is not None) if all(x is not None for x in maxes) else None
+                    # the least culpable prong's minimum: a prong without one means no minimum is certain
+                    base["min_days"] = min(int(m.get("min_days") or 0) for m in merged) or None
+                    base["min_consecutive"] = all(m.get("min_consecutive") for m in merged) or None
                     certs = [m.get("certainty") or "clear" for m in merged]
                     base["certainty"] = max(certs, key=CERTAINTY_ORDER.index)
         given = offense.model_dump(by_alias=True, exclude_none=True)
@@ -300,7 +307,7 @@ class Catalogs:
         given.pop("jurisdiction", None)
         given.pop("prongs", None)
         if described is not None:   # the case file's own description was weighed prong by prong above
-            for k in ("elements", "mens_rea", "force", "cimt", "max_days", "divisible"):
+            for k in ("elements", "mens_rea", "force", "cimt", "max_days", "min_days", "divisible"):
                 given.pop(k, None)
         if "class" in given:
             given["class"] = given.pop("class")
@@ -312,8 +319,8 @@ class Catalogs:
         values: dict[str, Any] = {"count.offense.statute": entry.statute if entry else offense.statute,
                                   "count.offense.jurisdiction": juris,
                                   "count.offense.in_catalog": entry is not None}
-        for k in ("class", "max_days", "elements", "mens_rea", "force", "divisible", "prong", "inchoate", "cimt",
-                  "substance_schedule", "certainty"):
+        for k in ("class", "max_days", "min_days", "min_consecutive", "elements", "mens_rea", "force", "divisible", "prong",
+                  "inchoate", "cimt", "substance_schedule", "certainty"):
             if base.get(k) is not None:
                 values[f"count.offense.{k}"] = base[k]
         if (entry is None and "count.offense.force" not in values and "count.offense.elements" in values
@@ -341,14 +348,15 @@ def described_entry(offense: cf.Offense) -> Optional[CatalogEntry]:
     return CatalogEntry.model_validate({
         "statute": offense.statute, "citation": offense.statute, "divisible": True,
         **({"class": offense.class_} if offense.class_ else {}),
-        **{k: v for k, v in {"max_days": offense.max_days, "elements": offense.elements, "mens_rea": offense.mens_rea,
+        **{k: v for k, v in {"max_days": offense.max_days, "min_days": offense.min_days, "elements": offense.elements, "mens_rea": offense.mens_rea,
                              "force": offense.force, "cimt": offense.cimt}.items() if v is not None},
         "prongs": [p.model_dump(exclude_none=True) for p in offense.prongs]})
 
 
 def _attrs(a: OffenseAttrs, on: dt.date, committed: Optional[dt.date] = None) -> dict[str, Any]:
     return {
-        "class": a.class_, "max_days": max_days_on(a.max_days, on, committed), "elements": list(a.elements) if a.elements is not None else None,
+        "class": a.class_, "max_days": max_days_on(a.max_days, on, committed),
+        "min_days": max_days_on(a.min_days, on, committed), "min_consecutive": a.min_consecutive, "elements": list(a.elements) if a.elements is not None else None,
         "mens_rea": a.mens_rea, "force": a.force, "cimt": a.cimt, "substance_schedule": a.substance_schedule,
         "inchoate": a.inchoate, "certainty": a.certainty,
     }

@@ -129,6 +129,8 @@ class Program:
     actions: dict[str, tuple[int, int, str]]   # durable rule name -> (rule index, disjunct index, mode a|p)
     checks: Any = None                   # compiled three-valued tests, built by the runtime on first use
     fanout: dict[str, int] = field(default_factory=dict)   # "f:<code>", "s:<code>", "phase:<n>" -> copies
+    read_codes: frozenset[str] = frozenset()   # codes some rule reads as a finding (a `pos` reference)
+    count_summaries: frozenset[str] = frozenset()   # codes whose per-count summary some rule reads (same-count `neg`)
 
 
 class CompileError(Exception):
@@ -763,7 +765,10 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
                           "synthetic": [repr(s) for s in sorted(synthetic.values(), key=lambda s: s.key)]}, sort_keys=True, default=str)
     digest = hashlib.sha256(payload.encode()).hexdigest()[:16]
     return Program(facts, derived, rules, sorted(synthetic.values(), key=lambda s: s.key), {k: sorted(v) for k, v in sorted(tag_keys.items())},
-                   summary_codes, strata, code_scope, digest, durable, actions, fanout=fanout)
+                   summary_codes, strata, code_scope, digest, durable, actions, fanout=fanout,
+                   read_codes=frozenset(ref.code for r in rules for d in r.disjuncts for ref in d.refs if ref.kind == "pos"),
+                   count_summaries=frozenset(ref.code for r in rules for d in r.disjuncts for ref in d.refs
+                                             if ref.kind == "neg" and ref.same_count))
 
 
 def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: list[Problem], located: dict[str, LocatedRule]) -> None:
@@ -802,7 +807,10 @@ def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: lis
 
 # ---------------------------------------------------------------- durable_rules JSON
 def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]], dict[str, int]]:
-    """One durable rule per (rule, disjunct, mode).
+    """One durable rule per (rule, disjunct, mode) of every disjunct that reads a finding or a summary.
+
+    A disjunct without references depends on its fact tests alone: the runner fires it from its activation
+    (runtime.direct_firings) and never sends it to durable_rules, which keeps only the chaining and the joins.
 
     The fact tests of a disjunct reach durable_rules as an activation fact {t: w, k, cid, st} that the
     runner asserts when the tests are true (st a) or unknown (st p): durable_rules expands every `$or` of a
@@ -816,6 +824,8 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     shared: list[tuple[str, dict[str, Any]]] = []   # (endpoint kind key, the pattern's test list holder)
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
+            if not d.refs:
+                continue
             # mode a: activation a and every reference strict. Mode p is split into disjoint variants so that a
             # rule fires `possible` only when something really is unknown: the activation is p (variant "p"),
             # or the activation is a and reference i is the first that holds only possibly (variant "p<i>").

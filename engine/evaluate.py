@@ -185,7 +185,13 @@ class Engine:
                 missing.append(f"{path}.sentence.custody_days")
             elif share is None:
                 missing.append(f"{path}.offense.class" if cls not in ("felony", "misdemeanor") else "")
+            least = v.get("count.offense.min_days")
+            if least and imposed is not None and imposed < least:
+                notes.append(f"Count {len(counts) + 1} ({c.offense.statute}): the term in the offer ({imposed} days) is below the "
+                             f"mandatory minimum of {least} days: a court cannot impose it unless a statutory exception "
+                             "applies; check the offer.")
             counts.append({"ref": path, "statute": c.offense.statute, "max_days": v.get("count.offense.max_days"),
+                           "min_days": least or 0, "min_consecutive": bool(v.get("count.offense.min_consecutive")),
                            "imposed_days": imposed, "suspended_days": suspended, "confined_days": confined,
                            "expected_days": expected, "credit_cite": cite if expected is not None else "",
                            "probation_months": v.get("count.sentence.probation_months")})
@@ -200,7 +206,12 @@ class Engine:
             return (max(known) if option.consecutive is False else sum(known)) if known else 0
         if option.consecutive is None and len(counts) > 1:
             notes.append("Whether the terms run consecutively is not stated: the totals add them up (the worst case).")
-        return {"counts": counts, "max_days": total("max_days"), "imposed_days": total("imposed_days"),
+        # the least term the law allows: minimums the law makes consecutive always add up; the others run together
+        # when the option says the terms are concurrent
+        apart = [c["min_days"] for c in counts if c["min_consecutive"]]
+        together = [c["min_days"] for c in counts if not c["min_consecutive"]]
+        least_total = sum(apart) + (max(together, default=0) if option.consecutive is False else sum(together))
+        return {"counts": counts, "max_days": total("max_days"), "min_days": least_total, "imposed_days": total("imposed_days"),
                 "confined_days": total("confined_days"), "expected_days": total("expected_days"),
                 "probation_months": max((c["probation_months"] or 0 for c in counts), default=0),
                 "consecutive": option.consecutive, "missing": sorted(m for m in set(missing) if m), "notes": notes}
@@ -316,8 +327,18 @@ class Engine:
             "history": [count_summary(c) for c in (run.counts if case.options else []) if c.cid.startswith("h")],
             "options": options,
             "comparison": compare(options, case.client.priorities),
+            "review": self._review_status(options),
             "warnings": warnings,
         }
+
+    def _review_status(self, options: list[dict[str, Any]]) -> dict[str, int]:
+        """How many of the rules behind the findings (applies or possible) a practitioner has reviewed
+        (`status: reviewed` with reviewer and date); the memo says how many are still drafts."""
+        status = {lr.rule.id: lr.rule.status for p in self.packset.packs for lr in p.rules}
+        used = sorted({r for o in options for f in o["findings"] if f["status"] in ("applies", "possible")
+                       for r in f.get("rules") or [f["rule"]]})
+        reviewed = sum(1 for r in used if status.get(r) == "reviewed")
+        return {"rules": len(used), "reviewed": reviewed, "unreviewed": len(used) - reviewed}
 
 
 def client_summary(case: cf.CaseFile) -> dict[str, Any]:

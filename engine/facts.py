@@ -84,6 +84,8 @@ _SPECS = [
     FactSpec("count.offense.jurisdiction", "str", "cnt", kind="classification"),
     FactSpec("count.offense.class", "enum", "cnt", _lit(cf.OffenseClass), kind="classification"),
     FactSpec("count.offense.max_days", "int", "cnt", kind="classification"),
+    FactSpec("count.offense.min_days", "int", "cnt", kind="classification"),
+    FactSpec("count.offense.min_consecutive", "bool", "cnt", kind="classification"),
     FactSpec("count.offense.elements", "tags", "cnt", open_vocabulary=True, kind="classification"),
     FactSpec("count.offense.elements_unresolved", "tags", "cnt", open_vocabulary=True, kind="classification"),
     FactSpec("count.offense.mens_rea", "enum", "cnt", MENS_REA_ORDER, ordered=True, kind="classification"),
@@ -123,6 +125,14 @@ _SPECS = [
     FactSpec("count.sentence.restitution", "number", "cnt", kind="plea"),
     FactSpec("count.sentence.registration", "enum", "cnt", _lit(cf.Registration), kind="plea"),
 ]
+
+# Facts no lawful judgment can set above another fact of the same count: a sentence is at most the statutory
+# maximum. While the sentence is unknown, a test that it reaches more than the maximum is false, not unknown
+# (runtime._leaf_check): a consequence the offense cannot trigger is never `possible`.
+AT_MOST: dict[str, str] = {
+    "count.sentence.custody_days": "count.offense.max_days",
+    "count.sentence.confined_days": "count.offense.max_days",
+}
 
 FACTS: dict[str, FactSpec] = {s.path: s for s in _SPECS}
 ADMITTED_STATUSES = {"lpr", "conditional_lpr", "refugee", "nonimmigrant"}

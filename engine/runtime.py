@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Protocol
 
 from .compiler import Conj, Leaf, Node, Program, Ref, Synthetic
+from .facts import AT_MOST
 
 Fact = dict[str, Any]
 
@@ -106,6 +107,15 @@ class Trace:
 class Check(Protocol):
     def __call__(self, f: Fact, tr: Optional[Trace] = None, /) -> Optional[bool]: ...
 _MISSING = object()
+_BOUND = {k.replace(".", "__"): v.replace(".", "__") for k, v in AT_MOST.items()}
+
+
+def _exceeds(op: str, value: Any, bound: Any) -> bool:
+    """Whether `x op value` is false for every x <= bound (the test asks for more than the bound allows)."""
+    try:
+        return bool((op == "ge" and bound < value) or (op == "gt" and bound <= value) or (op == "eq" and bound < value))
+    except TypeError:
+        return False
 
 
 def _leaf_check(lf: Leaf) -> Check:
@@ -127,10 +137,13 @@ def _leaf_check(lf: Leaf) -> Check:
             return key not in f
         return missing
     cmp = _PY[lf.op]
+    bound_key = _BOUND.get(key) if lf.op in ("ge", "gt", "eq") else None
 
     def check(f: Fact, tr: Optional[Trace] = None) -> Optional[bool]:
         v = f.get(key, _MISSING)
         if v is _MISSING:
+            if bound_key is not None and bound_key in f and _exceeds(lf.op, value, f[bound_key]):
+                return False   # an unknown sentence is at most the statutory maximum (facts.AT_MOST)
             if tr is None:
                 return dflt
             if dflt is None or not tr.burden:

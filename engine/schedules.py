@@ -216,6 +216,13 @@ def normalize_substance(text: str, path: Path = SCHEDULES_FILE) -> str:
 
 def suggest(text: str, path: Path = SCHEDULES_FILE) -> str:
     """The canonical name of the nearest table name or alias (errors.nearest), or '' when nothing is close."""
+    return _suggest(text, Path(path))
+
+
+@functools.lru_cache(maxsize=1024)
+def _suggest(text: str, path: Path) -> str:
+    """suggest, remembered per process (a fuzzy match over the whole table costs milliseconds, and the same
+    unknown name comes back for every count and every re-run of an option)."""
     table = load_table(path)
     found = _lookup(text, table)
     if found is not None:

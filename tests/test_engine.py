@@ -5,6 +5,7 @@ circuit variants, explanations, and isolation between evaluations."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -345,3 +346,18 @@ def test_a_derived_fact_outside_its_effective_dates_is_unknown(extras: Engine) -
     assert now["o/imm.r_derived@0"]["status"] == "applies"
     assert before["o/imm.r_derived@0"]["status"] == "possible"
     assert before["o/imm.r_derived@0"]["missing_facts"] == ["counts[0].double_days"]
+
+
+def test_the_result_counts_the_reviewed_and_draft_rules_behind_its_findings(tmp_path: Path) -> None:
+    # the test pack's rules are all reviewed; one turned back into a draft is counted as unreviewed
+    reviewed = Engine(load_all(make_rules(tmp_path / "a", RULES, PARAMS)), "plain").advise(case_with([count()]))
+    used = {r for o in reviewed["options"] for f in o["findings"] if f["status"] in ("applies", "possible") for r in f["rules"]}
+    assert reviewed["review"] == {"rules": len(used), "reviewed": len(used), "unreviewed": 0} and len(used) >= 3
+    draft = RULES.replace("  - id: t.chain.deportable\n    title: Deportable for an AF\n    status: reviewed",
+                          "  - id: t.chain.deportable\n    title: Deportable for an AF\n    status: draft")
+    assert draft != RULES
+    result = Engine(load_all(make_rules(tmp_path / "b", draft, PARAMS)), "plain").advise(case_with([count()]))
+    assert result["review"] == {"rules": len(used), "reviewed": len(used) - 1, "unreviewed": 1}
+    from engine.render import render
+    assert f"{len(used)} rules concluded the findings above; 1 of them is a draft not yet reviewed" in render(result)
+    assert "every one was reviewed by a practitioner" in render(reviewed)

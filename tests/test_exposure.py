@@ -77,3 +77,51 @@ def test_trial_is_a_reserved_option_id_when_charges_are_given() -> None:
     from pydantic import ValidationError
     with pytest.raises(ValidationError, match="option id 'trial' is reserved"):
         _case([], trial=SHORT)
+
+
+# ---------------------------------------------------------------- mandatory minimums
+def _federal(**options: Any) -> Any:
+    return case({"format": 1, "jurisdiction": "US", "as_of": "2026-11-26",
+                 "client": {"immigration": {"status": "us_citizen"}},
+                 "options": [{"id": k, **v} for k, v in options.items()]})
+
+
+def _count(statute: str, days: int | None = None, **offense: Any) -> dict[str, Any]:
+    c: dict[str, Any] = {"offense": {"statute": statute, **offense}, "committed_on": "2025-01-01", "disposition": "conviction"}
+    if days is not None:
+        c["sentence"] = {"custody_days": days}
+    return c
+
+
+def test_a_mandatory_minimum_is_shown_and_a_term_below_it_is_flagged(durable_engine: Engine) -> None:
+    # 18 U.S.C. § 1028A(a)(1): a term of 2 years, never concurrent (§ 1028A(b)(2))
+    r = durable_engine.advise(_federal(low={"counts": [_count("18 U.S.C. 1028A", 365, prong="a1")]},
+                                       ok={"counts": [_count("18 U.S.C. 1028A", 730, prong="a1")]}))
+    exp = {o["id"]: o["sentence_exposure"] for o in r["options"]}
+    assert exp["low"]["counts"][0]["min_days"] == 730 and exp["low"]["counts"][0]["min_consecutive"] is True
+    assert any("below the mandatory minimum of 730 days" in n for n in exp["low"]["notes"])
+    assert not any("mandatory minimum" in n for n in exp["ok"]["notes"])   # at the minimum: not below it
+
+
+def test_an_open_prong_takes_the_least_minimum_and_consecutive_minimums_always_add(durable_engine: Engine) -> None:
+    # 1028A(a)(1) 2 years, (a)(2) 5 years: with the prong open, the least culpable one's minimum
+    r = durable_engine.advise(_federal(open={"counts": [_count("18 U.S.C. 1028A")]}))
+    assert r["options"][0]["sentence_exposure"]["min_days"] == 730
+    # concurrent terms: minimums the law makes consecutive still add up (924(c) 5 years + 1028A 2 years); a
+    # minimum the case file gives for a count the law does not make consecutive runs with the others
+    both = {"consecutive": False, "counts": [_count("18 U.S.C. 924(c)", prong="dtc"), _count("18 U.S.C. 1028A", prong="a1"),
+                                             _count("21 U.S.C. 841(a)(1)", prong="pwid", min_days=3650),
+                                             _count("21 U.S.C. 841(a)(1)", prong="pwid", min_days=1825)]}
+    r = durable_engine.advise(_federal(both=both))
+    assert r["options"][0]["sentence_exposure"]["min_days"] == 1825 + 730 + 3650
+    both["consecutive"] = True
+    r = durable_engine.advise(_federal(both=both))
+    assert r["options"][0]["sentence_exposure"]["min_days"] == 1825 + 730 + 3650 + 1825
+
+
+def test_the_memo_gives_the_minimum_on_the_count_and_flags_a_term_below_it(durable_engine: Engine) -> None:
+    from engine.present.memo import build
+    r = durable_engine.advise(_federal(low={"counts": [_count("18 U.S.C. 1028A", 365, prong="a1")]}))
+    memo = build(r)
+    assert "mandatory minimum 2 years, consecutive to any other term" in memo.options[0].counts[0]
+    assert any("below the mandatory minimum" in s for s in memo.options[0].sentences)

@@ -196,6 +196,7 @@ class Memo:
     appendix: bool
     current: tuple[str, str] = ("", "")
     columns: list[str] = field(default_factory=list)
+    review: dict[str, int] = field(default_factory=dict)   # rules behind the findings: rules, reviewed, unreviewed
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -678,8 +679,10 @@ def _custody(option: dict[str, Any]) -> str:
     elif confined == 0:
         parts.append("no custody")
     elif most:
-        parts.append(f"open, up to {days_text(int(most))}" + (" (terms added)" if exp.get("consecutive") is None
-                                                               and len(exp.get("counts") or []) > 1 else ""))
+        least = exp.get("min_days")
+        parts.append("open, " + (f"at least {days_text(int(least))} (mandatory minimum) and " if least else "")
+                     + f"up to {days_text(int(most))}" + (" (terms added)" if exp.get("consecutive") is None
+                                                          and len(exp.get("counts") or []) > 1 else ""))
     if exp.get("probation_months"):
         parts.append(f"{exp['probation_months']} months' probation")
     return "; ".join(parts)
@@ -853,6 +856,8 @@ def build(result: dict[str, Any], appendix: bool = False) -> Memo:
         money_view = _money(o, raw, asks)
         money_view.relief = money_relief
         row, sent = _bottom(o, merged, client, money_view, possible)
+        exposure = o.get("sentence_exposure") or {}
+        sent.extend(n for n in exposure.get("notes") or [] if "mandatory minimum" in n)
         alts = _alternatives(o, raw, priorities)
         checklist = [] if o["id"] == TRIAL else _checklist({**o, "_history": bool(result.get("history"))}, merged, priorities)
         counts = []
@@ -860,6 +865,10 @@ def build(result: dict[str, Any], appendix: bool = False) -> Memo:
             term = ""
             if c.get("custody_days"):
                 term = f"; {days_text(c['custody_days'])}" + (f" ({days_text(c['suspended_days'])} suspended)" if c.get("suspended_days") else "")
+            exp_count = (exposure.get("counts") or [])[i] if i < len(exposure.get("counts") or []) else {}
+            if exp_count.get("min_days"):
+                term += (f"; mandatory minimum {days_text(exp_count['min_days'])}"
+                         + (", consecutive to any other term" if exp_count.get("min_consecutive") else ""))
             counts.append(f"Count {i + 1}: {c['statute']} — {c['title']} ({c['citation']})"
                           + ("" if c.get("in_catalog", True) else " [not in the offense catalog]")
                           + f"; {str(c['disposition']).replace('_', ' ')}{term}")
@@ -929,6 +938,7 @@ def build(result: dict[str, Any], appendix: bool = False) -> Memo:
         counsel_questions=sorted(counsel_q.values(), key=lambda q: (-rank(q.stakes), q.ask)),
         packs=[{"id": p["id"], "version": p["version"], "current_through": str(p.get("current_through") or ""),
                 "digest": str(p.get("digest") or "")[:19]} for p in result.get("packs") or []],
+        review=dict(result.get("review") or {}),
         current=(min((str(p.get("current_through") or "") for p in result.get("packs") or []), default=""),
                  max((str(p.get("current_through") or "") for p in result.get("packs") or []), default="")),
         appendix=appendix, columns=[o.id for o in options])
