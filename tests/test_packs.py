@@ -24,14 +24,6 @@ _ROOT = Path(__file__).resolve().parent.parent
 # name) -> the "option: code" findings that strict mode reports; any other failure still fails the case. When
 # a rule is fixed and its finding disappears (or the test names it), the entry fails: remove it.
 KNOWN_WRONG: dict[tuple[str, str], set[str]] = {
-    # Bond Amendment needs a term over 1 year (50 U.S.C. 3343(c)(1)); the statutory maximum is under a year
-    ('rules/us/civic/civic.test.yaml',
-     'A six-month misdemeanor does not affect federal jury service'):
-        {'offer: employment.security_clearance_bar'},
-    # Bond Amendment needs a term over 1 year (50 U.S.C. 3343(c)(1)); the statutory maximum is under a year
-    ('rules/us/civic/civic.test.yaml',
-     'A misdemeanor plea avoids the statutory bar to enlistment'):
-        {'offer: employment.security_clearance_bar'},
     # an LPR cannot request DACA (8 C.F.R. 236.22(b)(4): no lawful status)
     ('rules/us/immigration/aggravated-felony-reyes.test.yaml',
      'NY grand larceny (PL 155.30) with a one-year term and a $15,000 loss is an aggravated felony under Matter of Reyes, 28 I&N Dec. 52 (A.G. 2020)'):
@@ -48,36 +40,6 @@ KNOWN_WRONG: dict[tuple[str, str], set[str]] = {
     ('rules/us/immigration/aggravated-felony.test.yaml',
      'Failure to surrender for a sentence on a 5-year offense is a (Q) aggravated felony'):
         {'offer: imm.aggravated_felony.T'},
-    # the statutory maximum is 180 days, so no term of 1 year (or 5 years) can follow; the sentence-dependent aggravated felonies cannot arise (8 U.S.C. 1101(a)(43)(F), (G), (P), (R), (S))
-    ('rules/us/immigration/classification.test.yaml',
-     "An unclassified theft statute that also reaches the temporary use of a vehicle is possibly a CIMT and asks for the classification (Matter of Diaz-Lizarraga, 26 I&N Dec. 847, 847 (BIA 2016): a taking without substantial erosion of the owner's rights is not)"):
-        {
-            'offer: imm.aggravated_felony',
-            'offer: imm.aggravated_felony.G',
-            'offer: imm.bar.reentry',
-            'offer: imm.deportable.aggravated_felony',
-            'offer: imm.deportable_ground',
-            'offer: imm.detention.mandatory',
-            'offer: imm.lpr_cancellation_available',
-            'offer: imm.no_mandatory_detention',
-            'offer: imm.not_aggravated_felony',
-            'offer: imm.not_deportable',
-            'offer: imm.relief_bar.asylum',
-            'offer: imm.relief_bar.cancellation_lpr',
-            'offer: imm.relief_bar.voluntary_departure',
-            'offer: imm.relief_bar.withholding',
-            'offer: imm.travel_risk',
-        },
-    # the statutory maximum is 180 days, so no term of 1 year (or 5 years) can follow; the sentence-dependent aggravated felonies cannot arise (8 U.S.C. 1101(a)(43)(F), (G), (P), (R), (S))
-    ('rules/us/immigration/classification.test.yaml',
-     'A statute with unknown elements is possibly a CIMT'):
-        {
-            'offer: imm.aggravated_felony.F',
-            'offer: imm.aggravated_felony.G',
-            'offer: imm.aggravated_felony.P',
-            'offer: imm.aggravated_felony.R',
-            'offer: imm.aggravated_felony.S',
-        },
     # an LPR cannot request DACA (8 C.F.R. 236.22(b)(4): no lawful status)
     ('rules/us/immigration/conviction.test.yaml',
      'A guilty plea entered as a judgment of guilt is a conviction'):
