@@ -22,5 +22,5 @@ def crash_or_hang(conn: Any, config: sc.Config) -> None:
         if item.case_id == CRASH and not fallback:
             os._exit(11)
         if item.case_id == HANG:
-            time.sleep(120)
+            time.sleep(600)   # until the pool's timeout replaces the worker
         conn.send(sc.screen_item(item, replace(config, evaluator="plain") if fallback else config))
