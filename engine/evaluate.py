@@ -417,8 +417,13 @@ def _groups(run: OptionRun, option_id: str) -> list[tuple[str, list[Firing]]]:
 
 
 def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict[str, dict[str, Any]],
-               derived_sources: dict[str, list[str]]) -> Chain:
-    """Status, certainty, chain and unknowns of one finding from its firings and the findings they read."""
+               derived_sources: dict[str, list[str]], by_code: Optional[dict[str, list[dict[str, Any]]]] = None) -> Chain:
+    """Status, certainty, chain and unknowns of one finding from its firings and the findings they read.
+    `by_code` indexes `done` by code (in the order the findings were assembled)."""
+    if by_code is None:
+        by_code = {}
+        for x in done.values():
+            by_code.setdefault(x["code"], []).append(x)
     prog = run.program
     mode = APPLIES if any(f.mode == APPLIES for f in firings) else POSSIBLE
     chosen = sorted((f for f in firings if f.mode == mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
@@ -438,13 +443,13 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
         deps = [_finding_id(option_id, ref.code, ref.cid) for ref in f.refs]
         for ref in d.refs:   # read through a summary (negation, counting): name the findings it counted
             if ref.kind in ("neg", "count"):
-                deps += [x["id"] for x in done.values()
-                         if x["code"] == ref.code and (not ref.same_count or x["id"].endswith(f"@{f.cid}"))]
+                deps += [x["id"] for x in by_code.get(ref.code, ())
+                         if not ref.same_count or x["id"].endswith(f"@{f.cid}")]
             if ref.kind == "count" and ref.separate and mode == POSSIBLE:
                 # how many separate schemes the counts arose from is open for counts committed on the same day
                 # (or on an unknown day) with no scheme in the record
-                with_code = [c for c in run.counts if "count.record.scheme" not in c.values
-                             and any(x["code"] == ref.code and x["id"].endswith(f"@{c.cid}") for x in done.values())]
+                found_on = {x["id"].rsplit("@", 1)[1] for x in by_code.get(ref.code, ()) if "@" in x["id"]}
+                with_code = [c for c in run.counts if "count.record.scheme" not in c.values and c.cid in found_on]
                 days = [c.values.get("count.committed_on") for c in with_code]
                 _add(chain.missing, [count_path(c.cid, "count.record.scheme") for c, day in zip(with_code, days)
                                      if day is None or days.count(day) > 1])
@@ -546,8 +551,10 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
     presentation, in dependency order."""
     derived_sources = {d.spec.path: facts_of(d.expr) for d in run.program.derived}
     done: dict[str, dict[str, Any]] = {}
+    by_code: dict[str, list[dict[str, Any]]] = {}
     for fid, firings in _groups(run, option_id):
-        done[fid] = _present(run, fid, _propagate(run, option_id, firings, done, derived_sources), done)
+        done[fid] = _present(run, fid, _propagate(run, option_id, firings, done, derived_sources, by_code), done)
+        by_code.setdefault(done[fid]["code"], []).append(done[fid])
     return sorted(done.values(), key=_finding_order)
 
 
