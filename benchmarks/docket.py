@@ -35,10 +35,10 @@ def rss_mb() -> float:
 
 
 def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
-    from engine.casefile import CaseFile
-    from engine.docket import generate
-    from engine.evaluate import Engine
-    from engine.packs import load_all
+    from engine.batch.docket import generate
+    from engine.explain.evaluate import Engine
+    from engine.law.packs import load_all
+    from engine.model.casefile import CaseFile
 
     engine = Engine(load_all(), evaluator)
     cases = [CaseFile.model_validate(c) for c in generate(n, engine.catalogs, seed=seed)]
@@ -66,7 +66,7 @@ def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
     core = time.perf_counter() - t1
     del runner
     # the floor: building the facts and walking the compiled conditions once, with no rule engine at all
-    from engine.runtime import activations
+    from engine.run.runtime import activations
 
     class Floor:
         def __init__(self, program: Any) -> None:

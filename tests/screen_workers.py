@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 from typing import Any
 
-from engine import screen as sc
+from engine.batch import screen as sc
 
 CRASH = "ORANGE-2026-MM-2290"   # dies on the first try (as durable_rules does on some cases), not with the plain evaluator
 HANG = "HARRIS-2026-0311"        # never finishes

@@ -1,4 +1,4 @@
-"""The durable_rules runner never fails silently (engine/durable_engine.py): a ruleset the engine rejects, an
+"""The durable_rules runner never fails silently (engine/run/durable_engine.py): a ruleset the engine rejects, an
 error code from an assert or a retraction, an action it cannot name and a closed ruleset are all EngineErrors
 with the exact message, and after an error the session is empty again, so the next evaluation is right."""
 
@@ -14,12 +14,12 @@ from typing import Any
 import durable_rules_engine
 import pytest
 
-from engine.compiler import Program
-from engine.durable_engine import DurableRunner
-from engine.errors import EngineError
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.plain import PlainRunner
+from engine.compile.compiler import Program
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.model.errors import EngineError
+from engine.run.durable_engine import DurableRunner
+from engine.run.plain import PlainRunner
 
 from .conftest import ROOT, case, make_rules
 from .test_engine import PARAMS, RULES
@@ -75,10 +75,10 @@ import dataclasses, datetime as dt, sys, tempfile
 from pathlib import Path
 from tests.conftest import case, make_rules
 from tests.test_engine import PARAMS, RULES
-from engine.errors import EngineError
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.plain import PlainRunner
+from engine.model.errors import EngineError
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.run.plain import PlainRunner
 eng = Engine(load_all(make_rules(Path(tempfile.mkdtemp()), RULES, PARAMS)), "durable")
 c = case(%r)
 run = eng.run_option(c, c.options[0], dt.date(2026, 11, 26), 5)

@@ -14,9 +14,9 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
-from engine import screen as sc
-from engine.families import load as load_families
-from engine.families import parse as parse_families
+from engine.batch import screen as sc
+from engine.law.families import load as load_families
+from engine.law.families import parse as parse_families
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
