@@ -115,19 +115,17 @@ def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch:
     assert fresh is not runner and fresh.run(opt, cnts) == PlainRunner(program).run(opt, cnts)
 
 
-def test_an_error_code_on_retract_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_session_that_cannot_be_deleted_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     program, opt, cnts = facts(engine)
     runner = DurableRunner(program)
-    real = durable_rules_engine.retract_facts
 
-    def failing(handle: Any, text: str) -> tuple[int, int]:
-        real(handle, text)
-        return 304, 0
-    monkeypatch.setattr(durable_rules_engine, "retract_facts", failing)
-    with pytest.raises(EngineError, match=r"^durable_rules returned code 304 on retract$"):
+    def failing(handle: Any, sid: str) -> None:
+        raise durable_rules_engine.error("error code: 309")
+    monkeypatch.setattr(durable_rules_engine, "delete_state", failing)
+    with pytest.raises(EngineError, match=r"^durable_rules failed to delete the session: error code: 309$"):
         runner.run(opt, cnts)
     monkeypatch.undo()
-    runner.close()
+    assert runner.run(opt, cnts) == PlainRunner(program).run(opt, cnts)   # each evaluation has its own session
 
 
 def test_evaluations_do_not_see_each_other(engine: Engine) -> None:

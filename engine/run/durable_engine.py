@@ -1,9 +1,9 @@
 """The durable_rules engine: the only module that imports durable_rules.
 
-One ruleset per compiled program, registered once and reused. Every evaluation runs in one long-lived
-session (sid "0"): assert the facts, drain the actions with our own dispatch loop (so an exception in an
-action propagates instead of being swallowed), assert each later stratum's phase and summary facts, then
-retract everything it asserted. Two evaluations never see each other, and memory stays flat.
+One ruleset per compiled program, registered once and reused. Every evaluation runs in a session of its own (a
+new sid): assert the facts, drain the actions with our own dispatch loop (so an exception in an action
+propagates instead of being swallowed), assert each later stratum's phase and summary facts, then delete the
+session. Two evaluations never see each other, and memory stays flat.
 """
 
 from __future__ import annotations
@@ -76,6 +76,7 @@ class DurableRunner:
             return self._run(opt, cnts)
 
     def _run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+        self._sid = f"e{next(_names)}"
         self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
         cids = [c["cid"] for c in cnts]
         keys = scheme_keys(cnts)
@@ -125,6 +126,8 @@ class DurableRunner:
         """Assert a batch and drain its actions; derived facts follow in rounds, one batch per round."""
         batch: list[Fact] = self._copies(facts)
         while batch:
+            for f in batch:
+                f["sid"] = self._sid
             text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
             try:
                 code, state = _dre.assert_facts(self.handle, text)
@@ -132,7 +135,7 @@ class DurableRunner:
                 raise EngineError(f"durable_rules failed on assert: {exc}") from exc
             if code not in (_OK, _OBSERVED):
                 raise EngineError(f"durable_rules returned code {code} on assert")
-            self._asserted.append(text)   # retracted later from the same text, newest batch first
+            self._asserted.append(text)
             self._drain(state)
             batch, self._pending = self._copies(self._pending), []
 
@@ -173,26 +176,23 @@ class DurableRunner:
             self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
 
     def _reset(self) -> None:
-        """Retract everything asserted, in two calls' worth of order: first the phase facts, newest first, one at
-        a time (every rule is gated by its stratum's phase fact, so no rule can match once they are gone), then
-        every other fact in one batch, newest first. The session is empty again.
+        """Delete the evaluation's session with everything in it.
 
-        Retracting batch by batch instead (phase, summary and derived facts of one stratum together) crashes
-        durable_rules 2.0.28 with a segmentation fault on some cases (a three-count New York case in
-        tests/test_reliability.py); this order was measured not to, over the differential benchmark's cases.
-        Every activation was drained after each assert, and the patterns have no negation, so a retraction
-        queues nothing; starting an action after a retraction also crashes 2.0.28, so it is never done."""
-        batches, self._asserted = self._asserted, []
-        facts = [f for text in reversed(batches) for f in json.loads(text)]
-        phases = [f for f in facts if f["t"] == "phase"]
-        rest = [f for f in facts if f["t"] != "phase"]
-        for text in [json.dumps([f], ensure_ascii=False, separators=(",", ":")) for f in phases] + (
-                [json.dumps(rest, ensure_ascii=False, separators=(",", ":"))] if rest else []):
-            code, _ = _dre.retract_facts(self.handle, text)
-            if code not in (_OK, _OBSERVED, _NOT_HANDLED):
-                raise EngineError(f"durable_rules returned code {code} on retract")
+        Retracting the facts instead (the session reused) is quadratic in durable_rules 2.0.28 (4.6 s of 6.4 for
+        an option of 50 counts) and crashed it with a segmentation fault on some cases (a three-count New York
+        case in tests/test_reliability.py). Deleting a session is safe once an action has completed on it
+        (before that its state nodes hold uninitialised pointers): the `__guard` rule on the phase-0 fact, which
+        every evaluation asserts and drains, is that action."""
+        self._asserted = []
+        try:
+            _dre.delete_state(self.handle, self._sid)
+        except _dre.error as exc:
+            raise EngineError(f"durable_rules failed to delete the session: {exc}") from exc
 
     def remaining_facts(self) -> list[Fact]:
-        """Facts still in the session (empty between evaluations); for tests."""
-        data = json.loads(_dre.get_facts(self.handle, "0"))
+        """Facts still in the last evaluation's session (none: it was deleted); for tests."""
+        try:
+            data = json.loads(_dre.get_facts(self.handle, self._sid))
+        except _dre.error:   # error 309: the session no longer exists
+            return []
         return list(data) if isinstance(data, list) else []
