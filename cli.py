@@ -19,11 +19,11 @@ from typing import Any, Optional
 import click
 
 from engine import __version__
-from engine.casefile import parse_case
-from engine.compiler import CompileError
-from engine.errors import EngineError, InputError, Problem
-from engine.packs import RULES_DIR, load_all
-from engine.yamlsrc import load_file
+from engine.compile.compiler import CompileError
+from engine.law.packs import RULES_DIR, load_all
+from engine.model.casefile import parse_case
+from engine.model.errors import EngineError, InputError, Problem
+from engine.model.yamlsrc import load_file
 
 EXIT_FAILED, EXIT_INPUT, EXIT_PACK, EXIT_ENGINE = 1, 2, 3, 4
 
@@ -164,7 +164,7 @@ _OVERLAYS: list[Path] = []   # office overlay folders (--packs DIR); none given:
 
 
 def _overlays() -> list[Path]:
-    from engine.overlay import env_dirs
+    from engine.law.overlay import env_dirs
     return list(_OVERLAYS) or env_dirs()
 
 
@@ -173,7 +173,7 @@ def _set_overlays(_ctx: Any, _param: Any, value: tuple[Path, ...]) -> None:
 
 
 def _packs_option(f: Any) -> Any:
-    """--packs DIR (repeatable): layer an office's folder of packs over the bundled ones (engine/overlay.py)."""
+    """--packs DIR (repeatable): layer an office's folder of packs over the bundled ones (engine/law/overlay.py)."""
     return click.option("--packs", "overlay_dirs", multiple=True, expose_value=False, callback=_set_overlays,
                         type=click.Path(path_type=Path, file_okay=False, exists=True),
                         help="Layer this folder of office packs over the bundled ones (repeatable; default: the folders "
@@ -183,7 +183,7 @@ def _packs_option(f: Any) -> Any:
 
 def _layers(rules: Optional[Path], jurisdictions: Optional[set[str]] = None) -> Any:
     """The bundled packs (or those under --rules) with the office overlays layered over them."""
-    from engine.overlay import load_layers
+    from engine.law.overlay import load_layers
     return load_layers(rules or RULES_DIR, _overlays(), jurisdictions)
 
 
@@ -213,8 +213,8 @@ def _law_date(case_file: Any, as_of: Optional[dt.date]) -> dt.date:
 def _case_checks(src: Any, case_file: Any, engine: Any, on: dt.date) -> list[str]:
     """What the schema cannot check: closed vocabularies of the packs (element tags, license types, prongs) with
     the nearest valid name, and implausible facts. Raises InputError for errors; returns the warnings."""
-    from engine.casefile import check_vocabulary, plausibility
-    from engine.packtools import EARLIEST_CASE_DATE
+    from engine.author.packtools import EARLIEST_CASE_DATE
+    from engine.model.casefile import check_vocabulary, plausibility
 
     if on < EARLIEST_CASE_DATE:
         raise InputError("case file", [Problem(src.file, src.line(("as_of",)), "as_of", f"the law cannot be applied as of "
@@ -234,8 +234,8 @@ def _case_checks(src: Any, case_file: Any, engine: Any, on: dt.date) -> list[str
 
 def _add_warnings(result: dict[str, Any], engine: Any, on: dt.date, warnings: list[str]) -> None:
     """At the top of the memo: the packs whose coverage does not reach the date, then the implausible facts."""
-    from engine.overlay import mark_overlays
-    from engine.packs import coverage_warnings
+    from engine.law.overlay import mark_overlays
+    from engine.law.packs import coverage_warnings
 
     used = {p["id"] for p in result["packs"]}
     first = mark_overlays(result, engine.packset) + coverage_warnings([p for p in engine.packset.packs if p.id in used], on) + warnings
@@ -250,7 +250,7 @@ def _add_warnings(result: dict[str, Any], engine: Any, on: dt.date, warnings: li
 def _advise_result(case: Path, as_of: Optional[dt.datetime], evaluator: str, rules_dir: Optional[Path],
                    redact: bool, alternatives: bool) -> dict[str, Any]:
     """Evaluate CASE into the result document, or exit with the documented code."""
-    from engine.evaluate import Engine
+    from engine.explain.evaluate import Engine
 
     try:
         src = load_file(_input(case))
@@ -380,8 +380,8 @@ def statutes(jurisdiction: str, text: Optional[str], as_of: Optional[dt.datetime
 
     TEXT is a citation in any usual form (`Cal. Penal Code § 459/460(b)`), or words of the title; without it,
     every entry is listed. Exit 2 when nothing matches."""
-    from engine.catalog import describe_entry
-    from engine.evaluate import Engine
+    from engine.explain.evaluate import Engine
+    from engine.law.catalog import describe_entry
 
     juris = jurisdiction.upper()
     ps = _packset(rules_dir, {juris})
@@ -389,7 +389,7 @@ def statutes(jurisdiction: str, text: Optional[str], as_of: Optional[dt.datetime
     catalogs = engine.catalogs
     if juris not in catalogs.by_jurisdiction:
         known = sorted(Engine(_packset(rules_dir)).catalogs.by_jurisdiction)
-        from engine.errors import nearest
+        from engine.model.errors import nearest
         near = nearest(juris, known)
         _fail(f"no offense catalog for {juris}; catalogs: {', '.join(known)}" + (f" (did you mean '{near}'?)" if near else ""), EXIT_INPUT)
     on = as_of.date() if as_of else dt.date.today()
@@ -411,7 +411,7 @@ def statutes(jurisdiction: str, text: Optional[str], as_of: Optional[dt.datetime
 def casebook(folder: Optional[Path]) -> None:
     """Run the casebook (tests/casebook/ by default: scenarios from published decisions and practitioners'
     charts) and print held / hedged / missed / wrong per scenario and in total. Exit 1 if any result is wrong."""
-    from engine.casebook import main as run_casebook
+    from engine.author.casebook import main as run_casebook
     raise SystemExit(run_casebook([str(folder)] if folder else []))
 
 
@@ -434,10 +434,10 @@ def interview(case: Path, answers: Optional[Path], output: Optional[Path], then_
     that would make the case file invalid is refused and asked again (with --answers: exit 2, nothing saved)."""
     import yaml
 
-    from engine.casefile import CaseFile, check_vocabulary, parse_case, plausibility
-    from engine.evaluate import Engine
-    from engine.interview import AnswerError, Question, answer_key_problem, run_interview, schema_problem
-    from engine.yamlsrc import Located, dotted, load_file
+    from engine.explain.evaluate import Engine
+    from engine.explain.interview import AnswerError, Question, answer_key_problem, run_interview, schema_problem
+    from engine.model.casefile import CaseFile, check_vocabulary, parse_case, plausibility
+    from engine.model.yamlsrc import Located, dotted, load_file
 
     if output is None:
         _fail("interview writes the completed case file to a new file: give -o FILE (CASE itself is never changed, "
@@ -517,7 +517,7 @@ def interview(case: Path, answers: Optional[Path], output: Optional[Path], then_
     write_atomic(output, yaml.safe_dump(data, sort_keys=False, allow_unicode=True, default_flow_style=False))
     click.echo(f"saved {output}", err=True)
     if then_advise:
-        from engine.render import render
+        from engine.present.render import render
         click.echo(render(_advise_result(output, None, "durable", rules_dir, False, True)), nl=False)
 
 
@@ -553,7 +553,7 @@ def schema_cmd(kind: Optional[str], write_dir: Optional[Path]) -> None:
     """Print the JSON Schema of one kind of file: pack (pack.yaml), rules (*.rules.yaml), parameters, derived,
     catalog, tests (*.test.yaml) or case (a case file). Point a YAML editor at it with a first line
     `# yaml-language-server: $schema=PATH` (packs new writes it)."""
-    from engine.authoring import schema_text, write_schemas
+    from engine.author.authoring import schema_text, write_schemas
     if write_dir is not None:
         for p in write_schemas(write_dir):
             click.echo(f"wrote {p}", err=True)
@@ -590,7 +590,7 @@ def packs_list(rules_dir: Optional[Path]) -> None:
 def packs_check(rules_dir: Optional[Path], strict: bool, release: bool = False) -> None:
     """Check schemas and references: duplicate ids, unknown facts and codes, citations, rules without tests,
     review status, and each pack's content against its pack.lock.json (a changed rule needs a version bump)."""
-    from engine.packtools import check
+    from engine.author.packtools import check
     ps = _layers(rules_dir)
     errors, warnings = check(ps, dt.date.today(), release=release)
     for w in warnings:
@@ -615,8 +615,8 @@ def packs_check(rules_dir: Optional[Path], strict: bool, release: bool = False) 
 @_packs_option
 def packs_test(rules_dir: Optional[Path], evaluator: str, keyword: Optional[str], strict: bool, coverage: bool = False) -> None:
     """Run the *.test.yaml cases beside the rules."""
-    from engine.evaluate import Engine
-    from engine.packtools import FiringLog, collect_tests, coverage_report, iter_results, unfired_rules
+    from engine.author.packtools import FiringLog, collect_tests, coverage_report, iter_results, unfired_rules
+    from engine.explain.evaluate import Engine
     ps = _packset(rules_dir)
     tests, problems = collect_tests(ps)
     if problems:
@@ -664,7 +664,7 @@ def packs_new(jurisdiction: str, domain: str, name: Optional[str], rules_dir: Op
     """Create a pack for JURISDICTION (US, US-CA, ...) and DOMAIN: a manifest, a dated parameter, one cited example
     rule with a positive and a negative test, and its lock file. It passes packs check and packs test as it is;
     each file names its JSON Schema for the editor."""
-    from engine.authoring import ScaffoldError, scaffold
+    from engine.author.authoring import ScaffoldError, scaffold
     try:
         folder, files = scaffold(rules_dir or RULES_DIR, jurisdiction, domain, name)
     except ScaffoldError as exc:
@@ -683,8 +683,8 @@ def packs_new(jurisdiction: str, domain: str, name: Optional[str], rules_dir: Op
 def packs_lock(pack_ids: tuple[str, ...], rules_dir: Optional[Path], force: bool) -> None:
     """Write pack.lock.json beside each pack (or the PACK_IDS given): its version and the digest of every rule and
     parameter, which packs check compares the pack with."""
-    from engine.authoring import LOCK_NAME, lock_text
-    from engine.packtools import lock_problems
+    from engine.author.authoring import LOCK_NAME, lock_text
+    from engine.author.packtools import lock_problems
     ps = _layers(rules_dir)
     if ps.problems:
         _fail(str(InputError("rule packs", ps.problems)), EXIT_PACK)
@@ -722,9 +722,9 @@ def packs_docs(out_dir: Path, rules_dir: Optional[Path]) -> None:
     consequence, citations, certainty, status, dates, parameters with their dated values, the tests that make it
     fire; each catalog's statutes with their classification) and index.html, one page with a search box that
     needs no server. The same packs give the same files."""
-    from engine.authoring import reference_files, write_reference
-    from engine.evaluate import Engine
-    from engine.packtools import collect_tests, exercised_rules
+    from engine.author.authoring import reference_files, write_reference
+    from engine.author.packtools import collect_tests, exercised_rules
+    from engine.explain.evaluate import Engine
     ps = _packset(rules_dir)
     tests, problems = collect_tests(ps)
     if problems:
@@ -750,7 +750,7 @@ def packs_fmt(paths: tuple[Path, ...], check_only: bool, rules_dir: Optional[Pat
     """Write pack files (PATHS: files or folders) in the canonical layout: keys in the documented order, conditions
     as use/all/any/not/fact/finding/count then the operator, lists indented under their key; comments, quoting and
     values kept."""
-    from engine.authoring import format_file, kind_of
+    from engine.author.authoring import format_file, kind_of
     targets: list[Path] = []
     for root in paths or (rules_dir or RULES_DIR,):
         found = [root] if root.is_file() else sorted(root.rglob("*.yaml"))
@@ -781,7 +781,7 @@ def packs_fmt(paths: tuple[Path, ...], check_only: bool, rules_dir: Optional[Pat
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Counsel's review, sealed results and what changed (engine/review.py, engine/seal.py, docs/review.md)
+# Counsel's review, sealed results and what changed (engine/review/workflow.py, engine/review/seal.py, docs/review.md)
 
 def _case_packs(case_file: Any) -> set[str]:
     """The jurisdictions whose packs a case can use (as `advise` loads them)."""
@@ -792,7 +792,7 @@ def _case_packs(case_file: Any) -> set[str]:
 def _evaluate(case: Path, as_of: Optional[dt.date], evaluator: str, rules_dir: Optional[Path], alternatives: bool,
               engine: Any = None) -> tuple[Any, Any, dict[str, Any]]:
     """(case file, engine, result) for CASE; a bad case file raises InputError, pack and engine failures exit."""
-    from engine.evaluate import Engine
+    from engine.explain.evaluate import Engine
 
     src = load_file(_input(case))
     case_file = parse_case(src)
@@ -826,9 +826,9 @@ def _read_result(path: Path) -> dict[str, Any]:
 def _finish(result: dict[str, Any], case: Path, rules_dir: Optional[Path], review_path: Optional[Path],
             since_path: Optional[Path], alternatives: bool, redact: bool, case_file: Any = None, engine: Any = None) -> None:
     """Flag ids, counsel's review, what changed since an earlier result, then the seal (last)."""
-    from engine.evaluate import Engine
-    from engine.review import apply_review, apply_since, assign_flag_ids, load_review
-    from engine.seal import result_digest, seal
+    from engine.explain.evaluate import Engine
+    from engine.review.seal import result_digest, seal
+    from engine.review.workflow import apply_review, apply_since, assign_flag_ids, load_review
 
     try:
         if case_file is None:
@@ -871,7 +871,7 @@ def review(case: Optional[Path], output: Optional[Path], pending_dir: Optional[P
     still awaiting counsel over a folder of cases, most serious first."""
     import copy
 
-    from engine.review import apply_review, assign_flag_ids, default_review_path, load_review, review_document
+    from engine.review.workflow import apply_review, assign_flag_ids, default_review_path, load_review, review_document
 
     if (case is None) == (pending_dir is None):
         raise click.UsageError("give CASE, or --pending DIR")
@@ -900,8 +900,16 @@ def _review_queue(folder: Path, as_csv: bool, as_of: Optional[dt.date], rules_di
     import csv
     import io
 
-    from engine.evaluate import Engine
-    from engine.review import apply_review, assign_flag_ids, default_review_path, is_case_data, load_review, pending, queue_order
+    from engine.explain.evaluate import Engine
+    from engine.review.workflow import (
+        apply_review,
+        assign_flag_ids,
+        default_review_path,
+        is_case_data,
+        load_review,
+        pending,
+        queue_order,
+    )
 
     engine = Engine(_packset(rules_dir))
     rows: list[dict[str, Any]] = []
@@ -955,9 +963,9 @@ def _review_queue(folder: Path, as_csv: bool, as_of: Optional[dt.date], rules_di
 def verify(result_file: Path, case: Path, review_path: Optional[Path], since_path: Optional[Path], rules_dir: Optional[Path]) -> None:
     """Re-run CASE as the sealed RESULT.json was made (same date, same options) and report whether the facts,
     the packs, the engine and the result are the same, byte for byte. Exit 0 same, 1 different."""
-    from engine.review import diff, diff_text
-    from engine.seal import case_digest
-    from engine.seal import verify as check
+    from engine.review.seal import case_digest
+    from engine.review.seal import verify as check
+    from engine.review.workflow import diff, diff_text
 
     text = result_file.read_text(encoding="utf-8")
     stored = _read_result(result_file)
@@ -1009,7 +1017,7 @@ def diff_results(old: Path, new: Path, fmt: str, rules_dir: Optional[Path]) -> N
     """Findings added, removed, or changed in status, certainty or amount from OLD.json to NEW.json (results of
     advise --format json), each with its cause: a fact, a rule or pack, a rule coming into force, a review verdict.
     Exit 0 when nothing changed, 1 when something did."""
-    from engine.review import diff, diff_text
+    from engine.review.workflow import diff, diff_text
 
     a, b = _read_result(old), _read_result(new)
     ps = load_all(rules_dir or RULES_DIR) if a.get("as_of") != b.get("as_of") else None
@@ -1047,7 +1055,7 @@ def serve(workspace: Path, port: int, open_browser: bool, rules_dir: Optional[Pa
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# Screening a docket (engine/screen.py, docs/screen.md)
+# Screening a docket (engine/batch/screen.py, docs/screen.md)
 
 @main.command("screen")
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path, exists=True))
@@ -1082,8 +1090,8 @@ def screen_docket(input_path: Path, output: Path, jobs: Optional[int], memos_dir
     row per count (docs/screen.md). Writes one row per case and option (worst severity per area, flags by
     consequence family, money, open questions) and prints a summary per family and severity. A case that cannot
     be screened goes to the errors file and the batch goes on (exit 1 when there is any; 2 for a bad INPUT)."""
-    from engine import screen as sc
-    from engine.families import load as load_families
+    from engine.batch import screen as sc
+    from engine.law.families import load as load_families
 
     if scheduler and backend != "dask":
         raise click.UsageError("--scheduler needs --backend dask")

@@ -7,7 +7,7 @@ One California option of N grand-theft counts (PC 487(a)), each a serious findin
 `same`: N identical counts; `distinct`: each count with its own term and loss, so no two are alike (the worst
 case for the search). For each N it reports the time of one evaluation of the option, of `advise` without and
 with the counter-offer search, and how many re-evaluations the search made. The search is bounded
-(engine/strategy.py MAX_EVALUATIONS; identical counts tried once), so its cost is at most a fixed number of
+(engine/explain/strategy.py MAX_EVALUATIONS; identical counts tried once), so its cost is at most a fixed number of
 evaluations whatever N is: it grows with N exactly as one evaluation does.
 """
 
@@ -42,9 +42,9 @@ def main() -> None:
     ap.add_argument("--no-search-above", type=int, default=10**9, help="skip the search above this many counts")
     args = ap.parse_args()
 
-    from engine.casefile import CaseFile
-    from engine.evaluate import Engine
-    from engine.packs import load_all
+    from engine.explain.evaluate import Engine
+    from engine.law.packs import load_all
+    from engine.model.casefile import CaseFile
 
     engine = Engine(load_all(jurisdictions={"US-CA"}), args.evaluator)
     engine.advise(CaseFile.model_validate(case_data(1, "same")))     # compile before timing

@@ -1,5 +1,5 @@
 """Differential test of the two evaluators (not a unit test; tests/test_reliability.py runs a small sample):
-Engine(ps, "durable") and Engine(ps, "plain") over N generated cases (engine/docket.py), in W processes.
+Engine(ps, "durable") and Engine(ps, "plain") over N generated cases (engine/batch/docket.py), in W processes.
 
     python benchmarks/differential.py [--cases 100000] [--workers 2] [--seed 20261126] [--full-every 50]
 
@@ -34,11 +34,11 @@ def compare(n: int, seed: int, shard: int = 0, shards: int = 1, full_every: int 
             start: int = 0, mark: Optional[Path] = None) -> dict[str, Any]:
     """Compare the evaluators on cases shard, shard + shards, ... of generate(n, seed), from index `start`. With
     `mark`, the index of the case under way and the totals so far are kept in that file (for a crash)."""
-    from engine.casefile import CaseFile, default_circuit
-    from engine.docket import generate
-    from engine.errors import EngineError
-    from engine.evaluate import Engine
-    from engine.packs import load_all
+    from engine.batch.docket import generate
+    from engine.explain.evaluate import Engine
+    from engine.law.packs import load_all
+    from engine.model.casefile import CaseFile, default_circuit
+    from engine.model.errors import EngineError
 
     ps = load_all()
     durable, plain = Engine(ps, "durable"), Engine(ps, "plain")

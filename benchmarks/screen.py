@@ -1,4 +1,4 @@
-"""Screen benchmark (not a test): a generated docket of N cases (engine/docket.py) through `collateral screen`
+"""Screen benchmark (not a test): a generated docket of N cases (engine/batch/docket.py) through `collateral screen`
 with --jobs 1 and --jobs 2 side by side, each a fresh `collateral screen` process, and the ratio. The generated
 dates are made possible first (`plausible`: the generator draws them independently, and screen refuses a case
 whose offense postdates the law date or whose conviction precedes its offense).
@@ -76,9 +76,9 @@ def plausible(case: dict[str, Any]) -> dict[str, Any]:
 
 
 def generate(n: int, seed: int, target: Path) -> None:
-    from engine.docket import generate as make
-    from engine.evaluate import Engine
-    from engine.packs import load_all
+    from engine.batch.docket import generate as make
+    from engine.explain.evaluate import Engine
+    from engine.law.packs import load_all
 
     catalogs = Engine(load_all(), "plain").catalogs
     with open(target, "w", encoding="utf-8") as fh:

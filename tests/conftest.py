@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.casefile import CaseFile
-from engine.evaluate import Engine
-from engine.packs import RULES_DIR, load_all
+from engine.explain.evaluate import Engine
+from engine.law.packs import RULES_DIR, load_all
+from engine.model.casefile import CaseFile
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Never read or write the user's cache (engine/yamlsrc.py cache_dir): no cache while test modules are collected
+# Never read or write the user's cache (engine/model/yamlsrc.py cache_dir): no cache while test modules are collected
 # (some load the packs at import), then a fresh folder for the session (the fixture below).
 os.environ["COLLATERAL_CACHE"] = "off"
 MANIFEST = """\

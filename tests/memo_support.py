@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from engine.casefile import CaseFile, parse_case
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.yamlsrc import load_file
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.model.casefile import CaseFile, parse_case
+from engine.model.yamlsrc import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))

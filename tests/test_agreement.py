@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from engine.casefile import CaseFile
-from engine.docket import generate
-from engine.evaluate import Engine
+from engine.batch.docket import generate
+from engine.explain.evaluate import Engine
+from engine.model.casefile import CaseFile
 
 
 def test_both_evaluators_fire_the_same_rules_on_200_generated_cases(durable_engine: Engine, plain_engine: Engine) -> None:

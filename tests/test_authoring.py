@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
-from engine.authoring import SCHEMA_DIR, SCHEMA_KINDS, format_text, schema, schema_text
-from engine.packs import RULES_DIR, load_all
+from engine.author.authoring import SCHEMA_DIR, SCHEMA_KINDS, format_text, schema, schema_text
+from engine.law.packs import RULES_DIR, load_all
 
 from .conftest import make_rules
 

@@ -14,9 +14,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.authoring import LOCK_NAME, SCHEMA_DIR, lock_text
-from engine.packs import RULES_DIR, load_all
-from engine.packtools import check
+from engine.author.authoring import LOCK_NAME, SCHEMA_DIR, lock_text
+from engine.author.packtools import check
+from engine.law.packs import RULES_DIR, load_all
 
 from .conftest import make_rules
 
@@ -339,7 +339,7 @@ def test_packs_docs_writes_a_deterministic_reference_with_a_search_page(tmp_path
 
 
 def test_the_reference_lists_a_catalogs_statutes_with_their_classification(tmp_path: Path) -> None:
-    from engine.authoring import reference_files
+    from engine.author.authoring import reference_files
     ps = load_all(RULES_DIR, {"US-CA"})
     files = reference_files([p for p in ps.packs if p.id == "us-ca.offenses"], RULES_DIR.parent, {})
     page = files["us-ca.offenses.md"]

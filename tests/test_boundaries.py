@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import pytest
 
-from engine.evaluate import Engine
-from engine.facts import years_between
+from engine.compile.facts import years_between
+from engine.explain.evaluate import Engine
 
 from .conftest import case
 

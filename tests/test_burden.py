@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, findings, make_rules
 
@@ -162,7 +162,7 @@ def test_a_rule_without_a_burden_leaves_a_record_fact_to_counsel(engine: Engine)
 
 
 def test_the_florida_battery_prong_is_counsels_record_instruction(durable_engine: Engine) -> None:
-    from engine.casefile import load_case
+    from engine.model.casefile import load_case
     result = durable_engine.advise(load_case(Path(__file__).resolve().parent.parent / "examples" / "fl-domestic-battery.yaml"))
     offer = next(o for o in result["options"] if o["id"] == "offer")
     risk = offer["prong_risks"][0]
@@ -180,7 +180,7 @@ def test_the_florida_battery_prong_is_counsels_record_instruction(durable_engine
     ("government", "consequence", False), ("government", "relief", True),
     ("applicant", "consequence", True), ("applicant", "relief", False), (None, "consequence", None)])
 def test_the_silence_goes_against_whoever_bears_the_burden(burden: str | None, kind: str, expected: bool | None) -> None:
-    from engine.compiler import silent_record_value
+    from engine.compile.compiler import silent_record_value
     assert silent_record_value(burden, kind) is expected
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.casebook import (
+from engine.author.casebook import (
     Expectation,
     Report,
     Scenario,
@@ -25,8 +25,8 @@ from engine.casebook import (
     score,
     status_of,
 )
-from engine.casefile import CaseFile
-from engine.errors import InputError
+from engine.model.casefile import CaseFile
+from engine.model.errors import InputError
 
 CASEBOOK = Path(__file__).resolve().parent / "casebook"
 FILES = sorted(CASEBOOK.glob("*.yaml"))

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.casefile import load_case
-from engine.errors import InputError
+from engine.model.casefile import load_case
+from engine.model.errors import InputError
 
 GOOD = """\
 format: 1

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine.compiler import CompileError, applicable_packs, compile_program
-from engine.packs import load_all
+from engine.compile.compiler import CompileError, applicable_packs, compile_program
+from engine.law.packs import load_all
 
 from .conftest import make_rules
 

@@ -1,6 +1,6 @@
-"""The rule authors' toolkit (engine/authoring.py) on what the other tests do not write: the reference's words
+"""The rule authors' toolkit (engine/author/authoring.py) on what the other tests do not write: the reference's words
 for every kind of condition, value and amount, a rule with every optional field documented, `packs new` refusing
-bad names, named conditions in odd places, which files `packs fmt` formats, and office overlays (engine/overlay.py)
+bad names, named conditions in odd places, which files `packs fmt` formats, and office overlays (engine/law/overlay.py)
 that are not folders, hold no pack, take a bundled id or another jurisdiction."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.authoring import (
+from engine.author.authoring import (
     ScaffoldError,
     amount_words,
     condition_words,
@@ -25,10 +25,10 @@ from engine.authoring import (
     scaffold,
     value_words,
 )
-from engine.errors import Problem
-from engine.overlay import load_layers
-from engine.packs import load_all
-from engine.yamlsrc import Located
+from engine.law.overlay import load_layers
+from engine.law.packs import load_all
+from engine.model.errors import Problem
+from engine.model.yamlsrc import Located
 
 from .conftest import make_rules
 

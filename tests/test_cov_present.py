@@ -15,7 +15,7 @@ from typing import Any
 import docx
 import pytest
 
-from engine.errors import InputError
+from engine.model.errors import InputError
 from engine.present import convert, letter_document
 from engine.present.common import add_months, add_years, money, parse_date, sentences
 from engine.present.docx import to_docx
@@ -24,8 +24,8 @@ from engine.present.letter import build_letter
 from engine.present.markdown import to_markdown
 from engine.present.money import parse, unknown_function
 from engine.present.pdf import to_pdf
+from engine.present.render import TEMPLATES_DIR
 from engine.present.tree import parse as parse_tree
-from engine.render import TEMPLATES_DIR
 
 # ------------------------------------------------------------------------------------------ common
 

@@ -1,4 +1,4 @@
-"""What changed between two results (engine/review.py `diff`, `diff_text`) on hand-made results, one cause at a
+"""What changed between two results (engine/review/workflow.py `diff`, `diff_text`) on hand-made results, one cause at a
 time: packs applied or no longer applied, options added and removed, counts changed, a fact read by another
 option, the engine, the date, review verdicts withdrawn; and review files that are not mappings, statutes
 outside any catalog. Every expected line is written by hand."""
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from engine import casefile as cf
-from engine.errors import InputError
-from engine.review import diff, diff_text, load_review, statute_key
+from engine.model import casefile as cf
+from engine.model.errors import InputError
+from engine.review.workflow import diff, diff_text, load_review, statute_key
 
 
 def F(oid: str, code: str, status: str = "applies", **kw: Any) -> dict[str, Any]:

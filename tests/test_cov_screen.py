@@ -1,4 +1,4 @@
-"""Screening a docket (engine/screen.py) on the inputs test_screen.py does not give: CSV exports that are not
+"""Screening a docket (engine/batch/screen.py) on the inputs test_screen.py does not give: CSV exports that are not
 UTF-8, not CSV, with blank rows, unknown row types and count numbers, cells in the ways exports write them;
 JSON lines that are not JSON; files of a folder that cannot be read; a worker of another version; a case dated
 before the packs; Parquet without pyarrow; the progress bar; an output that cannot be written."""
@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from engine import __version__
-from engine import screen as sc
-from engine.errors import EngineError, InputError
-from engine.packs import load_all
-from engine.yamlsrc import MAX_BYTES
+from engine.batch import screen as sc
+from engine.law.packs import load_all
+from engine.model.errors import EngineError, InputError
+from engine.model.yamlsrc import MAX_BYTES
 
 from .conftest import make_rules
 

@@ -1,4 +1,4 @@
-"""Sealed results (engine/seal.py) at the edges `collateral verify` reports: a pack applied now or no longer
+"""Sealed results (engine/review/seal.py) at the edges `collateral verify` reports: a pack applied now or no longer
 applied, another engine version, the same content in another JSON layout, a value that is not JSON."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engine.casefile import load_case
-from engine.seal import canonical, case_digest, result_digest, result_text, seal, verify
+from engine.model.casefile import load_case
+from engine.review.seal import canonical, case_digest, result_digest, result_text, seal, verify
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "ca-theft-lpr.yaml"
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from starlette.testclient import TestClient
 
-from engine.errors import InputError
+from engine.model.errors import InputError
 from engine.serve.app import App
 from engine.serve.service import Service
 from engine.serve.workspace import Workspace

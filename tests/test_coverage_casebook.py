@@ -1,6 +1,6 @@
-"""The casebook's own checks (engine/casebook.py): each malformed expectation or file with its exact message,
+"""The casebook's own checks (engine/author/casebook.py): each malformed expectation or file with its exact message,
 references to codes and element tags that do not exist, the report's detail lines, and the exit codes of
-`python -m engine.casebook` (0 nothing wrong, 1 a wrong result or a failed scenario, 2 a bad casebook)."""
+`python -m engine.author.casebook` (0 nothing wrong, 1 a wrong result or a failed scenario, 2 a bad casebook)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from engine.casebook import Expectation, Report, ScenarioResult, check_references, format_report, load, load_file_scenario, main
-from engine.errors import InputError
+from engine.author.casebook import (
+    Expectation,
+    Report,
+    ScenarioResult,
+    check_references,
+    format_report,
+    load,
+    load_file_scenario,
+    main,
+)
+from engine.model.errors import InputError
 
 from .test_casebook import SYNTHETIC, _scenario
 

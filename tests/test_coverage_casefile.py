@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.casefile import parse_case
-from engine.errors import InputError
-from engine.yamlsrc import load_text
+from engine.model.casefile import parse_case
+from engine.model.errors import InputError
+from engine.model.yamlsrc import load_text
 
 OPTIONS = "options: [{id: o, counts: [{offense: {statute: T}}]}]\n"
 

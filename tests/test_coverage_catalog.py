@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from engine.casefile import Offense
-from engine.catalog import CatalogEntry, Catalogs
+from engine.law.catalog import CatalogEntry, Catalogs
+from engine.model.casefile import Offense
 
 ON = dt.date(2026, 11, 26)
 ENTRY: dict[str, Any] = {

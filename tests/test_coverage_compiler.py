@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from engine.compiler import CompileError, compile_program
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.compile.compiler import CompileError, compile_program
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, findings, make_rules
 

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from engine.catalog import DatedInt, max_days_on
-from engine.packs import Pack, load_all
+from engine.law.catalog import DatedInt, max_days_on
+from engine.law.packs import Pack, load_all
 
 from .conftest import make_rules
 

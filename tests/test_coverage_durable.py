@@ -1,4 +1,4 @@
-"""The durable_rules runner never fails silently (engine/durable_engine.py): a ruleset the engine rejects, an
+"""The durable_rules runner never fails silently (engine/run/durable_engine.py): a ruleset the engine rejects, an
 error code from an assert or a retraction, an action it cannot name and a closed ruleset are all EngineErrors
 with the exact message, and after an error the session is empty again, so the next evaluation is right."""
 
@@ -14,12 +14,12 @@ from typing import Any
 import durable_rules_engine
 import pytest
 
-from engine.compiler import Program
-from engine.durable_engine import DurableRunner
-from engine.errors import EngineError
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.plain import PlainRunner
+from engine.compile.compiler import Program
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.model.errors import EngineError
+from engine.run.durable_engine import DurableRunner
+from engine.run.plain import PlainRunner
 
 from .conftest import ROOT, case, make_rules
 from .test_engine import PARAMS, RULES
@@ -75,10 +75,10 @@ import dataclasses, datetime as dt, sys, tempfile
 from pathlib import Path
 from tests.conftest import case, make_rules
 from tests.test_engine import PARAMS, RULES
-from engine.errors import EngineError
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.plain import PlainRunner
+from engine.model.errors import EngineError
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.run.plain import PlainRunner
 eng = Engine(load_all(make_rules(Path(tempfile.mkdtemp()), RULES, PARAMS)), "durable")
 c = case(%r)
 run = eng.run_option(c, c.options[0], dt.date(2026, 11, 26), 5)
@@ -115,19 +115,17 @@ def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch:
     assert fresh is not runner and fresh.run(opt, cnts) == PlainRunner(program).run(opt, cnts)
 
 
-def test_an_error_code_on_retract_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_session_that_cannot_be_deleted_is_an_engine_error(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     program, opt, cnts = facts(engine)
     runner = DurableRunner(program)
-    real = durable_rules_engine.retract_facts
 
-    def failing(handle: Any, text: str) -> tuple[int, int]:
-        real(handle, text)
-        return 304, 0
-    monkeypatch.setattr(durable_rules_engine, "retract_facts", failing)
-    with pytest.raises(EngineError, match=r"^durable_rules returned code 304 on retract$"):
+    def failing(handle: Any, sid: str) -> None:
+        raise durable_rules_engine.error("error code: 309")
+    monkeypatch.setattr(durable_rules_engine, "delete_state", failing)
+    with pytest.raises(EngineError, match=r"^durable_rules failed to delete the session: error code: 309$"):
         runner.run(opt, cnts)
     monkeypatch.undo()
-    runner.close()
+    assert runner.run(opt, cnts) == PlainRunner(program).run(opt, cnts)   # each evaluation has its own session
 
 
 def test_evaluations_do_not_see_each_other(engine: Engine) -> None:

@@ -1,4 +1,4 @@
-"""The parts of the result document that are pure functions of the findings (engine/evaluate.py): the questions
+"""The parts of the result document that are pure functions of the findings (engine/explain/evaluate.py): the questions
 for the client and for counsel (each unknown fact once, at the worst stakes of the findings it decides, worst
 first, then the fact deciding most findings), the Padilla label, and which unknown facts a possible finding
 names (only those that can still change it)."""
@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.evaluate import Engine, generic_fact, padilla_label, questions
-from engine.packs import load_all
+from engine.explain.evaluate import Engine, generic_fact, padilla_label, questions
+from engine.law.packs import load_all
 
 from .conftest import case, findings, make_rules
 

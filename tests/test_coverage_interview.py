@@ -1,4 +1,4 @@
-"""The interview's parts one by one (engine/interview.py): which open questions it asks and in what order, how
+"""The interview's parts one by one (engine/explain/interview.py): which open questions it asks and in what order, how
 each kind of answer is read (with the exact message for a bad one), where an answer is written in the case
 file, and how the loop ends (no question left, every one skipped, or the user stops)."""
 
@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import pytest
 
-from engine.casefile import CaseFile
-from engine.interview import BadAnswer, Question, apply_answer, open_questions, parse_answer, run_interview
+from engine.explain.interview import BadAnswer, Question, apply_answer, open_questions, parse_answer, run_interview
+from engine.model.casefile import CaseFile
 
 
 def q(fact: str, stakes: str, why: list[str]) -> dict[str, Any]:

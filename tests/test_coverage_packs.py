@@ -1,4 +1,4 @@
-"""Loading rule packs (engine/packs.py): a broken file is a problem with its file, line and field, never a
+"""Loading rule packs (engine/law/packs.py): a broken file is a problem with its file, line and field, never a
 silently smaller rule set; the rest of the pack and the other packs still load; a jurisdiction filter keeps
 the federal packs and any pack it cannot read (so that the full load reports it)."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.packs import load_all
+from engine.law.packs import load_all
 
 from .conftest import MANIFEST, make_rules
 

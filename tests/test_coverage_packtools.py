@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from engine.packs import load_all
-from engine.packtools import CODE_PREFIXES, check, collect_tests, deep_merge
+from engine.author.packtools import CODE_PREFIXES, check, collect_tests, deep_merge
+from engine.law.packs import load_all
 
 from .conftest import make_rules
 

@@ -1,4 +1,4 @@
-"""The federal schedules table's own checks and its edges (engine/schedules.py): each inconsistent item with its
+"""The federal schedules table's own checks and its edges (engine/law/schedules.py): each inconsistent item with its
 exact message, a name listed twice, an alias with nothing to look up, a date after the table's last item, a
 plural in -ies, and suggestions."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError
-from engine.schedules import federal_status, suggest
+from engine.law.schedules import federal_status, suggest
+from engine.model.errors import InputError
 
 D = dt.date
 

@@ -1,4 +1,4 @@
-"""Reading YAML (engine/yamlsrc.py): every input problem is reported with the file, the line and the exact
+"""Reading YAML (engine/model/yamlsrc.py): every input problem is reported with the file, the line and the exact
 message; the parsed-pack cache is keyed by content, survives a damaged entry, never stores what JSON cannot
 hold, and lives where the environment says (or nowhere)."""
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError
-from engine.yamlsrc import cache_dir, dotted, load_file, load_text
+from engine.model.errors import InputError
+from engine.model.yamlsrc import cache_dir, dotted, load_file, load_text
 
 
 def problems(exc: pytest.ExceptionInfo[InputError]) -> list[str]:

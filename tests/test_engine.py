@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, findings, make_rules
 
@@ -358,6 +358,6 @@ def test_the_result_counts_the_reviewed_and_draft_rules_behind_its_findings(tmp_
     assert draft != RULES
     result = Engine(load_all(make_rules(tmp_path / "b", draft, PARAMS)), "plain").advise(case_with([count()]))
     assert result["review"] == {"rules": len(used), "reviewed": len(used) - 1, "unreviewed": 1}
-    from engine.render import render
+    from engine.present.render import render
     assert f"{len(used)} rules concluded the findings above; 1 of them is a draft not yet reviewed" in render(result)
     assert "every one was reviewed by a practitioner" in render(reviewed)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import MAX_REFS, CompileError
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.compile.compiler import MAX_REFS, CompileError
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, make_rules
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from engine.evaluate import Engine
+from engine.explain.evaluate import Engine
 
 from .conftest import case
 

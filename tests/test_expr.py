@@ -1,4 +1,4 @@
-"""The amount expressions of rule packs (engine/expr.py) and the money they add up to (evaluate.financial):
+"""The amount expressions of rule packs (engine/compile/expr.py) and the money they add up to (evaluate.financial):
 each operator on hand-picked numbers, the error message of each authoring mistake, the arithmetic shown to
 the attorney, and the two money rules the advice rests on -- an option's `sum` leaves out the prior record,
 and the total adds only the amounts that apply (possible ones are totalled apart)."""
@@ -10,9 +10,9 @@ from typing import Any, Optional
 
 import pytest
 
-from engine.evaluate import Engine, financial
-from engine.expr import Expr, evaluate, facts_of, parse, show
-from engine.packs import load_all
+from engine.compile.expr import Expr, evaluate, facts_of, parse, show
+from engine.explain.evaluate import Engine, financial
+from engine.law.packs import load_all
 
 from .conftest import case, make_rules
 

@@ -15,10 +15,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import main
-from engine.casefile import CaseFile, check_vocabulary, plausibility
-from engine.interview import AnswerError, Question, answer_key_problem, run_interview, schema_problem
-from engine.packs import RULES_DIR
-from engine.yamlsrc import Located
+from engine.explain.interview import AnswerError, Question, answer_key_problem, run_interview, schema_problem
+from engine.law.packs import RULES_DIR
+from engine.model.casefile import CaseFile, check_vocabulary, plausibility
+from engine.model.yamlsrc import Located
 
 from .conftest import make_rules
 from .test_coverage_interview import q, result

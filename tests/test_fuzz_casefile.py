@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli import _case_checks, main
-from engine import casefile as cf
-from engine.casefile import parse_case
-from engine.errors import EngineError, InputError
-from engine.evaluate import Engine
-from engine.yamlsrc import load_text
+from engine.explain.evaluate import Engine
+from engine.model import casefile as cf
+from engine.model.casefile import parse_case
+from engine.model.errors import EngineError, InputError
+from engine.model.yamlsrc import load_text
 
 from .conftest import ROOT, make_rules
 from .test_reliability import CASE, RULE

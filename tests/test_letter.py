@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from cli import main
 from engine.present import letter_document
 from engine.present.i18n import catalog_path
-from engine.render import TEMPLATES_DIR
+from engine.present.render import TEMPLATES_DIR
 
 from .memo_support import CA, EXAMPLES, HOSTILE_NAME, hostile, result
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from engine.packs import load_all
-from engine.packtools import check, collect_tests, run_test
+from engine.author.packtools import check, collect_tests, run_test
+from engine.law.packs import load_all
 
 _PS = load_all()
 _TESTS, _PROBLEMS = collect_tests(_PS)
@@ -40,7 +40,7 @@ def test_every_test_file_is_valid() -> None:
 
 
 def test_every_rule_fires_in_some_test_case(plain_engine: Any) -> None:
-    from engine.packtools import unfired_rules
+    from engine.author.packtools import unfired_rules
     fired: set[str] = set()
     for pt in _TESTS:
         run_test(plain_engine, pt, fired)

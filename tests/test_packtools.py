@@ -1,4 +1,4 @@
-"""The pack-test oracle itself (`engine.packtools.run_test`): deliberately failing fixture tests, each with the
+"""The pack-test oracle itself (`engine.author.packtools.run_test`): deliberately failing fixture tests, each with the
 exact failure message, a passing one (so a runner that always answered "no failures", or always failed, is
 caught), strict mode with `ignore`, `todo` codes, `unfired_rules`, and the exit code of `collateral packs test`."""
 
@@ -11,9 +11,9 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.evaluate import Engine
-from engine.packs import load_all
-from engine.packtools import PackTest, collect_tests, iter_results, run_test, unfired_rules
+from engine.author.packtools import PackTest, collect_tests, iter_results, run_test, unfired_rules
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import make_rules
 
@@ -318,7 +318,7 @@ def test_cli_packs_test_passes_and_strict_fails_the_same_pack(tmp_path: Path) ->
 
 
 def test_the_suite_caches_in_a_temporary_folder_not_the_users(temporary_cache: Path) -> None:
-    from engine.yamlsrc import cache_dir
+    from engine.model.yamlsrc import cache_dir
     assert cache_dir() == temporary_cache
     assert Path.home() / ".cache" not in temporary_cache.parents
     load_all()

@@ -21,12 +21,12 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
-from engine.casefile import check_vocabulary, parse_case, plausibility
-from engine.errors import InputError
-from engine.evaluate import Engine
-from engine.interview import answer_key_problem, run_interview
-from engine.packs import coverage, coverage_warnings, load_all
-from engine.yamlsrc import MAX_BYTES, MAX_VALUES, load_text
+from engine.explain.evaluate import Engine
+from engine.explain.interview import answer_key_problem, run_interview
+from engine.law.packs import coverage, coverage_warnings, load_all
+from engine.model.casefile import check_vocabulary, parse_case, plausibility
+from engine.model.errors import InputError
+from engine.model.yamlsrc import MAX_BYTES, MAX_VALUES, load_text
 
 from .conftest import ROOT, make_rules
 
@@ -306,7 +306,7 @@ def _theft_case(n: int, distinct: bool) -> Any:
 
 
 def test_the_counter_offer_search_is_bounded_whatever_the_counts(durable_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.strategy as strategy
+    import engine.explain.strategy as strategy
     calls = [0]
     original = durable_engine.evaluate_option
 
@@ -335,7 +335,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_a_shared_or_foreign_cache_folder_is_never_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.yamlsrc import cache_dir
+    from engine.model.yamlsrc import cache_dir
     shared = tmp_path / "shared"
     shared.mkdir(mode=0o777)
     shared.chmod(0o777)
@@ -356,7 +356,7 @@ def test_a_shared_or_foreign_cache_folder_is_never_used(tmp_path: Path, monkeypa
 def test_a_poisoned_cache_entry_is_detected_and_ignored(tmp_path: Path, cache: Path) -> None:
     import hashlib
 
-    from engine.yamlsrc import load_file
+    from engine.model.yamlsrc import load_file
     f = tmp_path / "p.yaml"
     f.write_text("severity: critical\n")
     load_file(f, cache=True)
@@ -381,7 +381,7 @@ def test_a_poisoned_cache_entry_is_detected_and_ignored(tmp_path: Path, cache: P
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a file another user's")
 def test_a_cache_entry_owned_by_another_user_is_ignored(tmp_path: Path, cache: Path) -> None:
-    from engine.yamlsrc import load_file
+    from engine.model.yamlsrc import load_file
     f = tmp_path / "p.yaml"
     f.write_text("a: 1\n")
     load_file(f, cache=True)

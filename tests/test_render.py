@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import InputError
-from engine.render import environment, render_template
+from engine.model.errors import InputError
+from engine.present.render import environment, render_template
 
 
 def test_an_undefined_value_is_an_error_not_a_blank(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
-from engine.casefile import parse_case
-from engine.errors import InputError
-from engine.review import apply_review, assign_flag_ids, load_review
-from engine.yamlsrc import load_file
+from engine.model.casefile import parse_case
+from engine.model.errors import InputError
+from engine.model.yamlsrc import load_file
+from engine.review.workflow import apply_review, assign_flag_ids, load_review
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ca-theft-lpr.yaml"

@@ -13,8 +13,8 @@ import yaml
 from click.testing import CliRunner
 
 from cli import main
-from engine.packs import RULES_DIR
-from engine.seal import result_digest
+from engine.law.packs import RULES_DIR
+from engine.review.seal import result_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ca-theft-lpr.yaml"

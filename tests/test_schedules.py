@@ -1,4 +1,4 @@
-"""The dated federal schedules table (rules/us/offenses/schedules.yaml) and its lookup (engine/schedules.py).
+"""The dated federal schedules table (rules/us/offenses/schedules.yaml) and its lookup (engine/law/schedules.py).
 
 Expected values are taken from the law, not from the module: 21 U.S.C. § 812(c) (schedules as enacted, in force
 May 1, 1971), 21 U.S.C. § 802(16)(B)(i) (hemp excluded from "marihuana" by the Agriculture Improvement Act of
@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 
-from engine.errors import InputError
-from engine.schedules import SCHEDULES_FILE, federal_status, load_table, normalize_substance, suggest
+from engine.law.schedules import SCHEDULES_FILE, federal_status, load_table, normalize_substance, suggest
+from engine.model.errors import InputError
 
 D = dt.date
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from engine.errors import InputError
-from engine.families import Families, load, pack_codes, parse
+from engine.law.families import Families, load, pack_codes, parse
+from engine.model.errors import InputError
 
 
 def test_every_code_any_pack_concludes_has_exactly_one_family(real_packs: Any) -> None:

@@ -23,7 +23,7 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 from cli import main
-from engine.casefile import load_case
+from engine.model.casefile import load_case
 from engine.serve.app import App
 from engine.serve.service import Service
 from engine.serve.workspace import Workspace

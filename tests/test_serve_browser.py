@@ -15,7 +15,7 @@ from typing import Any
 import docx
 import pytest
 
-from engine.casefile import load_case
+from engine.model.casefile import load_case
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "ca-theft-lpr.yaml"

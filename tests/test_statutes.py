@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from cli import main
-from engine.catalog import CatalogEntry, Catalogs, DatedInt, max_days_on
-from engine.evaluate import Engine
+from engine.explain.evaluate import Engine
+from engine.law.catalog import CatalogEntry, Catalogs, DatedInt, max_days_on
 
 from .conftest import case
 
@@ -105,7 +105,7 @@ def test_with_elements_it_is_analysed_warned_at_the_top_and_ranked_after_known_o
     assert any("PC 999.9 is not in the US-CA offense catalog" in w for w in result["warnings"])
     assert result["comparison"]["ranked"] == ["known", "elements"]
     assert "outside the offense catalog" in result["comparison"]["reasons"][0]
-    from engine.render import render
+    from engine.present.render import render
     memo = render(result)
     assert memo.index("**Read first:**") < memo.index("## Client")
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, make_rules
 from .test_engine import PARAMS, RULES

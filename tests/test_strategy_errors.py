@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from engine import strategy
-from engine.casefile import CaseFile
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.explain import strategy
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
+from engine.model.casefile import CaseFile
 
 from .conftest import case, make_rules
 from .test_engine import PARAMS, RULES

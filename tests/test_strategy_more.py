@@ -1,7 +1,7 @@
 """Counter-offers at the edges the first strategy tests do not reach: a counter-offer of zero (any custody at
 all triggers the consequence), a consequence of `high` severity, an option with two serious consequences that
 different changes avoid, and the limit on the list. Every expected list is worked out by hand from
-engine/strategy.py's rules: the boundary of each `gt` test is its value, the cost of a numeric change is
+engine/explain/strategy.py's rules: the boundary of each `gt` test is its value, the cost of a numeric change is
 |target - current| / max(current, 1), the cheapest change without new consequences is picked for each serious
 consequence, and the picks are listed cheapest first."""
 
@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from engine import strategy
-from engine.evaluate import Engine
-from engine.packs import load_all
+from engine.explain import strategy
+from engine.explain.evaluate import Engine
+from engine.law.packs import load_all
 
 from .conftest import case, make_rules
 

@@ -9,8 +9,8 @@ from typing import Any, Optional
 
 import pytest
 
-from engine.compiler import COUNT_OPS, Leaf, Ref, Tree, _ref_tests
-from engine.runtime import Trace, _separate_bounds, compile_check, ref_matches_summary
+from engine.compile.compiler import COUNT_OPS, Leaf, Ref, Tree, _ref_tests
+from engine.run.runtime import Trace, _separate_bounds, compile_check, ref_matches_summary
 
 # leaves over keys k0..k2: each key is true, false or absent in the fact; a leaf may carry a silent-record value
 LEAVES = [Leaf("cnt", f"k{i}", "eq", True, (f"p{i}",), dflt) for i in range(3) for dflt in (None, True, False)]
@@ -18,7 +18,7 @@ VALUES: list[Optional[bool]] = [True, False, None]   # None: the key is absent
 
 
 def kleene(n: Any, fact: dict[str, Any]) -> Optional[bool]:
-    """Kleene's strong three-valued logic, written independently of engine.runtime."""
+    """Kleene's strong three-valued logic, written independently of engine.run.runtime."""
     if isinstance(n, Leaf):
         if n.key not in fact:
             return n.dflt

@@ -18,21 +18,21 @@ def convert(html: str, fmt: str, header: str, title: str, folder: Path, style_do
     if fmt == "html":
         return html
     if fmt == "md":
-        from .markdown import to_markdown
+        from engine.present.markdown import to_markdown
         return to_markdown(html)
     if fmt == "docx":
-        from .docx import to_docx
+        from engine.present.docx import to_docx
         return to_docx(html, header, title, folder / style_document, page_words)
     if fmt == "pdf":
-        from .pdf import to_pdf
+        from engine.present.pdf import to_pdf
         return to_pdf(html)
     raise ValueError(f"unknown format {fmt}")
 
 
 def memo_document(result: dict[str, Any], fmt: str = "md", appendix: bool = False, template: str = "memo.html.j2",
                   folder: Path | None = None) -> str | bytes:
-    from ..render import TEMPLATES_DIR, render_template
-    from .memo import build
+    from engine.present.memo import build
+    from engine.present.render import TEMPLATES_DIR, render_template
     folder = folder or TEMPLATES_DIR
     m = build(result, appendix=appendix)
     html = render_template(template, folder, m=m, r=result)
@@ -41,9 +41,9 @@ def memo_document(result: dict[str, Any], fmt: str = "md", appendix: bool = Fals
 
 def letter_document(result: dict[str, Any], lang: str = "en", fmt: str = "md", template: str = "letter.html.j2",
                     folder: Path | None = None) -> str | bytes:
-    from ..render import TEMPLATES_DIR, render_template
-    from .i18n import translations
-    from .letter import build_letter
+    from engine.present.i18n import translations
+    from engine.present.letter import build_letter
+    from engine.present.render import TEMPLATES_DIR, render_template
     folder = folder or TEMPLATES_DIR
     tr = translations(lang, folder)
     letter = build_letter(result, lang)

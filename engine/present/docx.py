@@ -20,8 +20,8 @@ from docx.shared import Pt
 from docx.table import _Cell
 from docx.text.paragraph import Paragraph
 
-from .markdown import BLOCKS, HEADINGS
-from .tree import Node, parse
+from engine.present.markdown import BLOCKS, HEADINGS
+from engine.present.tree import Node, parse
 
 FIXED_TIME = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)

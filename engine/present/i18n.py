@@ -8,7 +8,7 @@ import gettext
 import io
 from pathlib import Path
 
-from ..errors import InputError, Problem
+from engine.model.errors import InputError, Problem
 
 LANGUAGES = ("en", "es")
 DOMAIN = "letter"

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .common import money, rank, unique
+from engine.present.common import money, rank, unique
 
 CITIZEN = {"us_citizen", "us_national"}
 # client facts the letter knows how to ask about, in the client's words (templates/letter.html.j2)

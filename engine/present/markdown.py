@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from .tree import Node, parse
+from engine.present.tree import Node, parse
 
 HEADINGS = {f"h{i}": i for i in range(1, 7)}
 BLOCKS = {"p", "ul", "ol", "table", "div", "section", "header", "footer", "main", "article", "hr", "blockquote",

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import money as amounts
-from .common import (
+from engine.present import money as amounts
+from engine.present.common import (
     SEVERITY_LABEL,
     Finding,
     add_months,

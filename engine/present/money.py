@@ -1,4 +1,4 @@
-"""Amounts that turn on an unknown fact: the arithmetic of the result (engine/expr.py `show`, where `?` is the
+"""Amounts that turn on an unknown fact: the arithmetic of the result (engine/compile/expr.py `show`, where `?` is the
 unknown) is read back and evaluated, so the memo can say what the unknown costs instead of printing `?`."""
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, NoReturn
 
-from ..errors import InputError, Problem
+from engine.model.errors import InputError, Problem
 
 
 def _no_fetch(url: str, *args: Any, **kwargs: Any) -> NoReturn:

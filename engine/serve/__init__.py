@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from .app import App, create_app
+from engine.serve.app import App, create_app
 
 __all__ = ["App", "create_app"]

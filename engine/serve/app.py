@@ -31,13 +31,13 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..errors import InputError
-from ..interview import Question, open_questions
-from . import form as fm
-from .security import CSRF_FIELD, Guard, derive, form_of
-from .service import Service
-from .views import BOTTOM_ROWS, DOWNLOADS, SEVERITY_LABEL, option_view, worst_by_domain
-from .workspace import NotACase, slug, valid_name
+from engine.explain.interview import Question, open_questions
+from engine.model.errors import InputError
+from engine.serve import form as fm
+from engine.serve.security import CSRF_FIELD, Guard, derive, form_of
+from engine.serve.service import Service
+from engine.serve.views import BOTTOM_ROWS, DOWNLOADS, SEVERITY_LABEL, option_view, worst_by_domain
+from engine.serve.workspace import NotACase, slug, valid_name
 
 HERE = Path(__file__).resolve().parent
 MEDIA = {"md": "text/markdown; charset=utf-8", "html": "text/html; charset=utf-8", "json": "application/json",
@@ -262,7 +262,7 @@ class App:
         return await self.service.run(self._result_page, name)
 
     def _result_page(self, name: str) -> Response:
-        from ..present.memo import build
+        from engine.present.memo import build
 
         ev = self.service.evaluate(name, alternatives=True)
         if ev.result is None:
@@ -309,8 +309,8 @@ class App:
         return await self.service.run(self._download, name, file)
 
     def _download(self, name: str, file: str) -> Response:
-        from ..present import letter_document, memo_document
-        from ..seal import result_text
+        from engine.present import letter_document, memo_document
+        from engine.review.seal import result_text
 
         ev = self.service.evaluate(name, alternatives=True)
         if ev.result is None:

@@ -1,4 +1,4 @@
-"""The intake form, built from the case-file model (engine/casefile.py).
+"""The intake form, built from the case-file model (engine/model/casefile.py).
 
 Every input is named by the case-file path it fills (`client.immigration.status`,
 `options[0].counts[1].sentence.custody_days`), and its widget, choices and bounds are read from the model's
@@ -21,7 +21,7 @@ from typing import Any, Literal, Optional, Union, get_args, get_origin
 import annotated_types
 from pydantic import BaseModel
 
-from .. import casefile as cf
+from engine.model import casefile as cf
 
 NONE = "__none__"   # the "None of these" box of a list of choices: the empty list, not unknown
 UNKNOWN_LABEL = "Unknown"

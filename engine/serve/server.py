@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Optional
 
-from .app import create_app
+from engine.serve.app import create_app
 
 HOST = "127.0.0.1"
 

@@ -1,7 +1,7 @@
 """What the web app does with a case, in the same steps as the command line: the checks `collateral advise`
 makes before it evaluates (schema, statutes no catalog resolves, closed vocabularies, implausible facts), the
 evaluation with the coverage warnings, flag ids and seal of `advise --format json`, the interview's decisive
-questions (engine/interview.py), and a counter-offer added as a new option.
+questions (engine/explain/interview.py), and a counter-offer added as a new option.
 
 The rule engine runs in one worker thread, one request at a time: the web app is for one attorney, and
 durable_rules keeps its state per process."""
@@ -23,16 +23,16 @@ from typing import Any, Optional, TypeVar
 
 from pydantic import ValidationError
 
-from .. import casefile as cf
-from ..catalog import CatalogEntry, describe_entry, max_days_on
-from ..compiler import CompileError
-from ..errors import InputError
-from ..evaluate import Engine
-from ..interview import LICENSE_KEYS, BadAnswer, Question, apply_answer, open_questions, parse_answer
-from ..packs import RULES_DIR, coverage_warnings, load_all
-from ..yamlsrc import Located, dotted
-from . import form as fm
-from .workspace import CaseFileOnDisk, Workspace
+from engine.compile.compiler import CompileError
+from engine.explain.evaluate import Engine
+from engine.explain.interview import LICENSE_KEYS, BadAnswer, Question, apply_answer, open_questions, parse_answer
+from engine.law.catalog import CatalogEntry, describe_entry, max_days_on
+from engine.law.packs import RULES_DIR, coverage_warnings, load_all
+from engine.model import casefile as cf
+from engine.model.errors import InputError
+from engine.model.yamlsrc import Located, dotted
+from engine.serve import form as fm
+from engine.serve.workspace import CaseFileOnDisk, Workspace
 
 T = TypeVar("T")
 SEAL_INPUTS = {"redact": False, "review": None, "since": None}
@@ -68,7 +68,7 @@ def _message(msg: str, suggestion: str = "") -> str:
 
 class Service:
     def __init__(self, workspace: Path, rules_dir: Optional[Path] = None) -> None:
-        from ..packtools import EARLIEST_CASE_DATE
+        from engine.author.packtools import EARLIEST_CASE_DATE
         packset = load_all(rules_dir or RULES_DIR)
         if packset.problems:
             raise InputError("rule packs", packset.problems)
@@ -119,8 +119,8 @@ class Service:
     # ------------------------------------------------------------------------------------ evaluation
     def advise(self, case: cf.CaseFile, warnings: list[str], alternatives: bool = True) -> dict[str, Any]:
         """The result document as `collateral advise --format json` writes it (coverage warnings, flag ids, seal)."""
-        from ..review import assign_flag_ids
-        from ..seal import seal
+        from engine.review.seal import seal
+        from engine.review.workflow import assign_flag_ids
 
         result: dict[str, Any] = self.engine.advise(case, None, alternatives=alternatives)
         on = dt.date.fromisoformat(result["as_of"])
@@ -274,7 +274,7 @@ class Service:
     # ------------------------------------------------------------------------------------ counter-offers
     def counter_option(self, data: dict[str, Any], result: dict[str, Any], option_id: str, index: int) -> dict[str, Any]:
         """The case file with the counter-offer INDEX of OPTION_ID added as a new option: the option's counts with
-        the change the counter-offer search verified (engine/strategy.py), a new statute taking its own catalog
+        the change the counter-offer search verified (engine/explain/strategy.py), a new statute taking its own catalog
         attributes and its maximum capping the term."""
         opt = next((o for o in result["options"] if o["id"] == option_id), None)
         if opt is None or not 0 <= index < len(opt.get("alternatives") or []):

@@ -17,8 +17,8 @@ from typing import Any, Optional
 
 import yaml
 
-from ..errors import InputError
-from ..yamlsrc import Located, load_file
+from engine.model.errors import InputError
+from engine.model.yamlsrc import Located, load_file
 
 HEADER = "# collateral case file (format 1): docs/case-file.md\n"
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")

@@ -1,0 +1,1 @@
+"""The rule authors' toolkit: schemas, scaffold, reference, layout, pack tests, the casebook."""

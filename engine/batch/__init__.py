@@ -1,0 +1,1 @@
+"""Screening a docket: the batch command and the synthetic docket generator."""

@@ -1,0 +1,1 @@
+"""From firings to findings: the result document, counter-offers, the interview."""

@@ -1,0 +1,1 @@
+"""The law as data: rule packs, offense catalogs, drug schedules, consequence families, office overlays."""

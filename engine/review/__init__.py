@@ -1,0 +1,1 @@
+"""Counsel's review: flag ids, review files, the seal and its verification."""

@@ -1,0 +1,198 @@
+"""The durable_rules engine: the only module that imports durable_rules.
+
+One ruleset per compiled program, registered once and reused. Every evaluation runs in a session of its own (a
+new sid): assert the facts, drain the actions with our own dispatch loop (so an exception in an action
+propagates instead of being swallowed), assert each later stratum's phase and summary facts, then delete the
+session. Two evaluations never see each other, and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+from typing import Any, Optional
+
+import durable_rules_engine as _dre
+
+from engine.compile.compiler import Program
+from engine.model.errors import EngineError
+from engine.run.runtime import Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
+
+_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_names = itertools.count()
+_lock = threading.Lock()
+# One ruleset per compiled program (by its content digest) for the life of the process, shared by every Engine
+# that compiles the same program, each with its own lock. A ruleset is never deleted: durable_rules 2.0.28 can
+# crash the process when one is freed (its state nodes hold pointers that are only initialised once an action
+# has run, see docs/engine.md), and a process holds few distinct programs (one per jurisdiction, circuit and
+# state of the law). A ruleset whose session failed is set aside, never reused.
+_rulesets: dict[str, tuple[int, str, str, threading.Lock]] = {}
+
+
+def _ruleset(program: Program) -> tuple[int, str, str, threading.Lock]:
+    """(handle, name, key, lock) of the ruleset of this program's definition, created on first use."""
+    text = json.dumps(program.durable, ensure_ascii=False, sort_keys=True)
+    key = hashlib.sha256(text.encode()).hexdigest()
+    with _lock:
+        found = _rulesets.get(key)
+        if found is not None:
+            return found
+        name = f"collateral_{program.digest}_{next(_names)}"
+        try:
+            handle = _dre.create_ruleset(name, text)
+        except Exception as exc:  # the engine rejects the definition: a compiler bug, never ignored
+            raise EngineError(f"durable_rules rejected the compiled ruleset: {exc}") from exc
+        _rulesets[key] = found = (handle, name, key, threading.Lock())
+        return found
+
+
+class DurableRunner:
+    name = "durable_rules"
+
+    def __init__(self, program: Program) -> None:
+        self.program = program
+        self.handle: Optional[int]
+        self.handle, self.ruleset_name, self._key, self._session = _ruleset(program)
+        self._asserted: list[str] = []
+        self._derived: set[tuple[str, str, str, str]] = set()
+        self._firings: set[Firing] = set()
+        self._pending: list[Fact] = []
+
+    def close(self) -> None:
+        """Set the ruleset aside after a failure: no runner uses it again (it is not freed, see _rulesets)."""
+        handle, self.handle = self.handle, None
+        if handle is not None:
+            with _lock:
+                if _rulesets.get(self._key, (None,))[0] == handle:
+                    del _rulesets[self._key]
+
+    # ------------------------------------------------------------ one evaluation
+    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+        if self.handle is None:
+            raise EngineError("the durable_rules ruleset was closed")
+        with self._session:   # one evaluation at a time in the ruleset's session
+            return self._run(opt, cnts)
+
+    def _run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+        self._sid = f"e{next(_names)}"
+        self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
+        cids = [c["cid"] for c in cnts]
+        keys = scheme_keys(cnts)
+        rules = self.program.rules
+        joined: list[tuple[int, int, str, str]] = []
+        for act in activations(self.program, opt, cnts):
+            ri, di, cid, st = act
+            if rules[ri].disjuncts[di].refs:
+                joined.append(act)
+            else:   # fact tests alone: it fires as its activation says, with nothing to join (compiler._durable)
+                self._fire(ri, di, st, cid, ())
+        direct, self._pending = self._pending, []
+        try:
+            self._assert_batch([*activation_facts(joined), *direct, *self._summaries(0, cids, keys), {"t": "phase", "n": 0}])
+            for stratum in range(1, self.program.strata):
+                self._assert_batch([{"t": "phase", "n": stratum}, *self._summaries(stratum, cids, keys)])
+        except BaseException:
+            # after an abandoned action durable_rules 2.0.28 leaves the session's action queue corrupt (the next
+            # evaluation reads a broken message): the ruleset is discarded, and the engine builds a new one
+            self._asserted = []
+            self.close()
+            raise
+        self._reset()
+        return self._firings
+
+    def _summaries(self, stratum: int, cids: list[str], keys: dict[str, Any]) -> list[Fact]:
+        """The summaries some pattern reads: the option-level one of each code, the per-count ones only of the
+        codes a same-count `neg` reference reads (compiler._ref_tests)."""
+        per_count = self.program.count_summaries
+        return [s for s in summaries(self.program, stratum, self._derived, cids, keys)
+                if s["cid"] == "*" or s["code"] in per_count]
+
+    def _copies(self, facts: list[Fact]) -> list[Fact]:
+        """One copy per slot of the facts whose patterns were fanned out (compiler._fan_out)."""
+        fan = self.program.fanout
+        if not fan:
+            return facts
+        out: list[Fact] = []
+        for f in facts:
+            t = f["t"]
+            key = f"phase:{f['n']}" if t == "phase" else (f"{t}:{f['code']}" if t in ("f", "s") else "")
+            g = fan.get(key, 1)
+            out.extend([f] if g == 1 else [{**f, "g": i} for i in range(g)])
+        return out
+
+    def _assert_batch(self, facts: list[Fact]) -> None:
+        """Assert a batch and drain its actions; derived facts follow in rounds, one batch per round."""
+        batch: list[Fact] = self._copies(facts)
+        while batch:
+            for f in batch:
+                f["sid"] = self._sid
+            text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
+            try:
+                code, state = _dre.assert_facts(self.handle, text)
+            except _dre.error as exc:   # e.g. a limit of the engine: never a traceback, never a silent loss
+                raise EngineError(f"durable_rules failed on assert: {exc}") from exc
+            if code not in (_OK, _OBSERVED):
+                raise EngineError(f"durable_rules returned code {code} on assert")
+            self._asserted.append(text)
+            self._drain(state)
+            batch, self._pending = self._copies(self._pending), []
+
+    def _drain(self, state: int) -> None:
+        result = _dre.start_action_for_state(self.handle, state)
+        message: Optional[str] = result[1] if result else None
+        while message:
+            try:
+                for name, matched in json.loads(message).items():
+                    self._act(name, matched)
+            except BaseException:
+                _dre.abandon_action(self.handle, state)
+                raise
+            message = _dre.complete_and_start_action(self.handle, state)
+
+    def _act(self, name: str, matched: dict[str, Any]) -> None:
+        if name in ("__sink", "__guard"):
+            return
+        try:
+            ri, di, mode = self.program.actions[name]
+        except KeyError:
+            raise EngineError(f"durable_rules fired an unknown rule {name!r}") from None
+        cid = matched["c"]["cid"]
+        refs = tuple(sorted(Found(f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
+                            if alias[0] == "r" and f["t"] == "f")) if len(matched) > 1 else ()
+        self._fire(ri, di, mode, cid, refs)
+
+    def _fire(self, ri: int, di: int, mode: str, cid: str, refs: tuple[Found, ...]) -> None:
+        """Record a firing and derive its finding once; the finding goes to durable_rules only if some rule
+        reads it (the summaries of the later strata are computed here, from every derived finding)."""
+        rule = self.program.rules[ri]
+        self._firings.add(Firing(ri, di, mode, cid, refs))
+        key = (rule.produces, cid, mode, rule.id)
+        if key in self._derived:
+            return   # idempotent: an `$or` can fire a rule once per satisfied branch
+        self._derived.add(key)
+        if key[0] in self.program.read_codes:
+            self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
+
+    def _reset(self) -> None:
+        """Delete the evaluation's session with everything in it.
+
+        Retracting the facts instead (the session reused) is quadratic in durable_rules 2.0.28 (4.6 s of 6.4 for
+        an option of 50 counts) and crashed it with a segmentation fault on some cases (a three-count New York
+        case in tests/test_reliability.py). Deleting a session is safe once an action has completed on it
+        (before that its state nodes hold uninitialised pointers): the `__guard` rule on the phase-0 fact, which
+        every evaluation asserts and drains, is that action."""
+        self._asserted = []
+        try:
+            _dre.delete_state(self.handle, self._sid)
+        except _dre.error as exc:
+            raise EngineError(f"durable_rules failed to delete the session: {exc}") from exc
+
+    def remaining_facts(self) -> list[Fact]:
+        """Facts still in the last evaluation's session (none: it was deleted); for tests."""
+        try:
+            data = json.loads(_dre.get_facts(self.handle, self._sid))
+        except _dre.error:   # error 309: the session no longer exists
+            return []
+        return list(data) if isinstance(data, list) else []
