@@ -31,3 +31,14 @@ def test_both_evaluators_give_the_same_result_document(durable_engine: Engine, p
         b: dict[str, Any] = plain_engine.advise(case)
         a["engine"] = b["engine"] = None
         assert a == b, data["case_id"]
+
+
+def test_the_generated_docket_holds_only_possible_case_files(plain_engine: Engine) -> None:
+    # the benchmark's and the screen's synthetic cases must pass the case file's plausibility checks (an offense
+    # after the law date, a conviction before the offense or a date before birth would be refused)
+    from engine.model.casefile import plausibility
+    from engine.model.yamlsrc import Located
+    for data in generate(400, plain_engine.catalogs, seed=3):
+        case = CaseFile.model_validate(data)
+        errors, _ = plausibility(case, Located(data, {}, "generated"), dt.date(2026, 11, 26))
+        assert errors == [], (data["case_id"], [str(e) for e in errors])

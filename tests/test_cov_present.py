@@ -209,9 +209,6 @@ def test_pdf_without_weasyprint_says_what_is_missing(monkeypatch: pytest.MonkeyP
     assert "PDF output needs WeasyPrint and pango" in str(exc.value.problems[0])
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="bug: WeasyPrint 70 reads url_fetcher._fail_on_errors, which the plain function _no_fetch lacks, "
-                          "so any URL in the HTML crashes the PDF with AttributeError instead of being refused")
 def test_pdf_never_fetches_a_url(caplog: pytest.LogCaptureFixture) -> None:
     pytest.importorskip("weasyprint")
     with caplog.at_level(logging.WARNING, logger="weasyprint"):

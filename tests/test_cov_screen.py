@@ -139,8 +139,8 @@ def test_a_worker_of_another_version_refuses_the_case() -> None:
     item = sc.Item(0, "A", "a.yaml", "k", text=EXAMPLE.read_text())
     out = sc.screen_item(item, sc.Config(version="0.0.0-other"))
     assert out.status == "error" and out.rows == []
-    assert (f"this worker runs collateral {__version__}, the batch was started with 0.0.0-other: "
-            "install the same version on every worker") in out.error
+    assert out.error == (f"1 problem(s) in worker: this worker runs collateral {__version__}, the batch was started "
+                         "with 0.0.0-other: install the same version on every worker")   # no empty ": :" place
 
 
 def test_a_worker_whose_packs_differ_from_the_batch_refuses_the_case() -> None:

@@ -101,7 +101,8 @@ def test_the_timeline_shows_dates_not_the_findings_again() -> None:
     timeline = timeline[:timeline.index("\n### ", 5)]
     rows = [x for x in timeline.splitlines() if x.startswith("| 2")]
     assert rows and all(re.match(r"\| \d{4}-\d{2}-\d{2} \| ", x) for x in rows)
-    assert any("| 2031-11-26 | Naturalization" in x and "5 years from the conviction" in x for x in rows)
+    # 8 U.S.C. 1101(f)(3): the bar runs from the commission of the offense (2026-03-14), not from the conviction
+    assert any("| 2031-03-14 | Naturalization" in x and "5 years from the commission of the offense" in x for x in rows)
     assert any("Release from custody" in x for x in rows)
     counter = memo[memo.index("## Option counter"):]
     counter = counter[:counter.index("\n## ", 5)]

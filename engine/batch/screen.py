@@ -253,11 +253,8 @@ FINDING_FIELDS = ("id", "code", "family", "kind", "domain", "status", "severity"
 
 # ------------------------------------------------------------------------------------------------- the inputs
 def _canonical(obj: Any) -> bytes:
-    def default(o: Any) -> Any:
-        if isinstance(o, (dt.date, dt.datetime)):
-            return o.isoformat()
-        raise TypeError(type(o).__name__)
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=default).encode("utf-8")
+    """JSON data (every caller passes JSON data or text) in one canonical form, for digests."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def run_digest(packset: Any, families: Families, config: Config) -> str:

@@ -17,7 +17,7 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
-        text = f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        text = ": ".join(x for x in (where, self.field, self.message) if x)   # no empty place or field
         if self.suggestion:
             text += f" (did you mean '{self.suggestion}'?)"
         return text

@@ -465,7 +465,7 @@ _NUM = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven":
         "ninth": 9, "tenth": 10}
 _WHEN = re.compile(
     r"\b(\d+|one|two|three|four|five|six|seven|eight|nine|ten)\s+(years?|months?)\s+(?:after|from)\s+(?:the\s+)?"
-    r"(conviction|judgment|sentencing or release|sentencing|imposition|offense|release|the sentence is complete|"
+    r"(conviction|judgment|sentencing or release|sentencing|imposition|commission of the offense|offense|release|the sentence is complete|"
     r"sentence is complete|later of the judgment or the end of custody or supervision|completion|discharge|admission)"
     r"|\b(first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth)\s+anniversary\s+of\s+(discharge)", re.I)
 
@@ -496,7 +496,8 @@ def _timeline(option: dict[str, Any], findings: list[Finding], as_of: dt.date | 
     if end_supervision:
         rows.append((end_supervision, f"Probation or supervision ends ({probation} months)"))
     anchors = {"conviction": conv, "judgment": conv, "sentencing": conv, "imposition": conv,
-               "offense": min(committed) if committed else None, "release": release or conv,
+               "offense": min(committed) if committed else None, "commission of the offense": min(committed) if committed else None,
+               "release": release or conv,
                "sentencing or release": release or conv, "the sentence is complete": max(d for d in (release or conv, end_supervision or conv)),
                "sentence is complete": max(d for d in (release or conv, end_supervision or conv)),
                "later of the judgment or the end of custody or supervision": max(d for d in (release or conv, end_supervision or conv)),
