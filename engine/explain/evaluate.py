@@ -390,13 +390,18 @@ class Chain:
     certainty: str
     rules: list[CRule]
     cid: str                         # the count id ("*": option level)
-    because: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    silent: list[str] = field(default_factory=list)
+    # ordered sets (dicts with no values): a finding of an option of many counts rests on hundreds of others
+    because: dict[str, None] = field(default_factory=dict)
+    missing: dict[str, None] = field(default_factory=dict)
+    silent: dict[str, None] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
 
 
-def _add(xs: list[str], new: Any) -> None:
+def _add(xs: dict[str, None], new: Any) -> None:
+    xs.update(dict.fromkeys(new))
+
+
+def _add_list(xs: list[str], new: Any) -> None:
     xs.extend(x for x in new if x not in xs)
 
 
@@ -417,7 +422,8 @@ def _groups(run: OptionRun, option_id: str) -> list[tuple[str, list[Firing]]]:
 
 
 def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict[str, dict[str, Any]],
-               derived_sources: dict[str, list[str]], by_code: Optional[dict[str, list[dict[str, Any]]]] = None) -> Chain:
+               derived_sources: dict[str, list[str]], by_code: Optional[dict[str, list[dict[str, Any]]]] = None,
+               index: Optional[tuple[dict[str, Any], dict[str, Fact]]] = None) -> Chain:
     """Status, certainty, chain and unknowns of one finding from its firings and the findings they read.
     `by_code` indexes `done` by code (in the order the findings were assembled)."""
     if by_code is None:
@@ -429,7 +435,7 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
     chosen = sorted((f for f in firings if f.mode == mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
     rules = sorted({prog.rules[f.rule].id: prog.rules[f.rule] for f in chosen}.values(), key=lambda r: r.id)
     chain = Chain("applies" if mode == APPLIES else "possible", "", rules, chosen[0].cid)
-    cnt_by_id = {c.cid: c for c in run.counts}
+    cnt_by_id, fact_by_id = index or ({c.cid: c for c in run.counts}, {x["cid"]: x for x in run.cnt_facts})
     best: Optional[str] = None
     for f in chosen:
         r = prog.rules[f.rule]
@@ -472,7 +478,7 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
         trace = Trace()
         tri(d.opt, run.opt_fact, trace)
         if cnt is not None:
-            tri(d.cnt, next(x for x in run.cnt_facts if x["cid"] == f.cid), trace)
+            tri(d.cnt, fact_by_id[f.cid], trace)
         _add(chain.silent, [_named(prog, f.cid, p) for p in sorted(trace.resolved)])
         if mode == POSSIBLE:
             # a comparison between two facts names both; only the unknown ones are asked, and a derived fact is
@@ -487,16 +493,17 @@ def _present(run: OptionRun, fid: str, chain: Chain, done: dict[str, dict[str, A
     """The finding as the result document gives it (docs/result-format.md)."""
     rule = chain.rules[0]
     then = rule.then
-    counts_idx: list[int] = []
-    history_idx: list[int] = []
+    counts_seen: dict[int, None] = {}
+    history_seen: dict[int, None] = {}
     if chain.cid != "*":
-        (history_idx if chain.cid.startswith("h") else counts_idx).append(int(chain.cid.lstrip("h")))
+        (history_seen if chain.cid.startswith("h") else counts_seen)[int(chain.cid.lstrip("h"))] = None
     else:
         for b in chain.because:
             dep = done.get(b)
             if dep:
-                counts_idx.extend(i for i in dep["counts"] if i not in counts_idx)
-                history_idx.extend(i for i in dep["history"] if i not in history_idx)
+                counts_seen.update(dict.fromkeys(dep["counts"]))
+                history_seen.update(dict.fromkeys(dep["history"]))
+    counts_idx, history_idx = list(counts_seen), list(history_seen)
     amount = arithmetic = None
     if rule.amount is not None:
         cnt = next((c for c in run.counts if c.cid == chain.cid), None)
@@ -509,8 +516,8 @@ def _present(run: OptionRun, fid: str, chain: Chain, done: dict[str, dict[str, A
     checklist: list[str] = []
     citations: list[dict[str, Any]] = []
     for r in chain.rules:
-        _add(mitigations, r.then.mitigations)
-        _add(checklist, r.then.record_checklist)
+        _add_list(mitigations, r.then.mitigations)
+        _add_list(checklist, r.then.record_checklist)
         citations.extend(c for c in r.citations if c not in citations)
     return {
         "id": fid,
@@ -552,8 +559,9 @@ def assemble(run: OptionRun, option_id: str) -> list[dict[str, Any]]:
     derived_sources = {d.spec.path: facts_of(d.expr) for d in run.program.derived}
     done: dict[str, dict[str, Any]] = {}
     by_code: dict[str, list[dict[str, Any]]] = {}
+    index = ({c.cid: c for c in run.counts}, {x["cid"]: x for x in run.cnt_facts})
     for fid, firings in _groups(run, option_id):
-        done[fid] = _present(run, fid, _propagate(run, option_id, firings, done, derived_sources, by_code), done)
+        done[fid] = _present(run, fid, _propagate(run, option_id, firings, done, derived_sources, by_code, index), done)
         by_code.setdefault(done[fid]["code"], []).append(done[fid])
     return sorted(done.values(), key=_finding_order)
 
