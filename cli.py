@@ -210,28 +210,6 @@ def _law_date(case_file: Any, as_of: Optional[dt.date]) -> dt.date:
     return as_of or case_file.as_of or dt.date.today()
 
 
-def _case_checks(src: Any, case_file: Any, engine: Any, on: dt.date) -> list[str]:
-    """What the schema cannot check: closed vocabularies of the packs (element tags, license types, prongs) with
-    the nearest valid name, and implausible facts. Raises InputError for errors; returns the warnings."""
-    from engine.author.packtools import EARLIEST_CASE_DATE
-    from engine.model.casefile import check_vocabulary, plausibility
-
-    if on < EARLIEST_CASE_DATE:
-        raise InputError("case file", [Problem(src.file, src.line(("as_of",)), "as_of", f"the law cannot be applied as of "
-                                               f"{on.isoformat()} (as_of or --as-of): the rule packs are checked from "
-                                               f"{EARLIEST_CASE_DATE.isoformat()}")])
-
-    def prongs_of(juris: str, statute: str) -> Optional[list[str]]:
-        entry = engine.catalogs.lookup(juris, statute)
-        return [p.id for p in entry.prongs] if entry is not None and entry.divisible and entry.prongs else None
-
-    problems = check_vocabulary(case_file, src, engine.vocab_tags, engine.license_tags, prongs_of)
-    errors, warnings = plausibility(case_file, src, on)
-    if problems or errors:
-        raise InputError("case file", problems + errors)
-    return warnings
-
-
 def _add_warnings(result: dict[str, Any], engine: Any, on: dt.date, warnings: list[str]) -> None:
     """At the top of the memo: the packs whose coverage does not reach the date, then the implausible facts."""
     from engine.law.overlay import mark_overlays
@@ -269,7 +247,7 @@ def _advise_result(case: Path, as_of: Optional[dt.datetime], evaluator: str, rul
                                                for loc, msg, near in unresolved])), EXIT_INPUT)
         on = _law_date(case_file, as_of.date() if as_of else None)
         try:
-            warnings = _case_checks(src, case_file, engine, on)
+            warnings = engine.check_case(case_file, src, on)
         except InputError as exc:
             _fail(str(exc), EXIT_INPUT)
         result: dict[str, Any] = engine.advise(case_file, as_of.date() if as_of else None, alternatives=alternatives)
@@ -466,7 +444,7 @@ def interview(case: Path, answers: Optional[Path], output: Optional[Path], then_
     engine = Engine(ps)
     on = _law_date(case_file, None)
     try:
-        _case_checks(src, case_file, engine, on)
+        engine.check_case(case_file, src, on)
     except InputError as exc:
         _fail(str(exc), EXIT_INPUT)
     licenses = sorted((ps.vocabulary.get("licenses") or {}).keys())
@@ -803,7 +781,7 @@ def _evaluate(case: Path, as_of: Optional[dt.date], evaluator: str, rules_dir: O
         if unresolved:
             raise InputError("case file", [Problem(src.file, src.line(loc), _dotted(loc), msg, near) for loc, msg, near in unresolved])
         on = _law_date(case_file, as_of)
-        warnings = _case_checks(src, case_file, engine, on)
+        warnings = engine.check_case(case_file, src, on)
         result: dict[str, Any] = engine.advise(case_file, as_of, alternatives=alternatives)
         _add_warnings(result, engine, on, warnings)
     except CompileError as exc:

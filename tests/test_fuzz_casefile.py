@@ -19,7 +19,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cli import _case_checks, main
+from cli import main
 from engine.explain.evaluate import Engine
 from engine.model import casefile as cf
 from engine.model.casefile import parse_case
@@ -131,7 +131,7 @@ def through_advise(engine: Engine, text: str) -> str:
         if engine.unresolved_statutes(case):
             return "2"
         on = case.as_of or dt.date.today()
-        _case_checks(src, case, engine, on)
+        engine.check_case(case, src, on)
         result = engine.advise(case)
     except InputError:
         return "2"

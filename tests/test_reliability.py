@@ -126,12 +126,11 @@ def test_sectors_benefits_and_goals_are_closed_lists(field: str, bad: str, near:
 
 
 def test_a_prong_the_statute_does_not_have_is_an_error_with_the_nearest(durable_engine: Engine) -> None:
-    from cli import _case_checks
     text = CASE.replace("jurisdiction: US", "jurisdiction: US-CA").replace("{statute: T, elements: [theft]}",
                                                                           '{statute: "PC 459", prong: second-degre}')
     src = load_text(text, "ca.yaml")
     with pytest.raises(InputError) as exc:
-        _case_checks(src, parse_case(src), durable_engine, dt.date(2026, 1, 1))
+        durable_engine.check_case(parse_case(src), src, dt.date(2026, 1, 1))
     assert [str(p) for p in exc.value.problems] == [
         "ca.yaml:9: options[0].counts[0].offense.prong: 'second-degre' is not a prong of PC 459; its prongs: "
         "first-degree, second-degree (did you mean 'second-degree'?)"]

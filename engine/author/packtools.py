@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from engine.compile.compiler import CompileError, compile_program
 from engine.compile.facts import FACTS
-from engine.law.packs import Pack, PackSet, TestCase, TestFile, catalog_problems
+from engine.law.packs import EARLIEST_CASE_DATE, Pack, PackSet, TestCase, TestFile, catalog_problems
 from engine.model.casefile import parse_case, problems_from_validation
 from engine.model.errors import InputError, Problem
 from engine.model.yamlsrc import Located, load_file
@@ -100,9 +100,6 @@ def check(ps: PackSet, today: dt.date, release: bool = False) -> tuple[list[Prob
                         errors.append(p)
         errors.extend(_untested(pack))
     return sorted(set(errors)), sorted(set(warnings))
-
-
-EARLIEST_CASE_DATE = dt.date(1900, 1, 1)   # a rule with no effective date is checked from here
 
 
 def _params_in(v: Any) -> list[str]:

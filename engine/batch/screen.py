@@ -168,9 +168,8 @@ def screen_item(item: Item, config: Config) -> Outcome:
 
 def _advise(engine: Any, src: Located, config: Config) -> dict[str, Any]:
     """What `collateral advise` checks and computes for one case (without the counter-offers unless asked)."""
-    from engine.author.packtools import EARLIEST_CASE_DATE
     from engine.law.packs import coverage_warnings
-    from engine.model.casefile import check_vocabulary, parse_case, plausibility
+    from engine.model.casefile import parse_case
     from engine.model.yamlsrc import dotted
 
     case = parse_case(src)
@@ -178,18 +177,7 @@ def _advise(engine: Any, src: Located, config: Config) -> dict[str, Any]:
     if unresolved:
         raise InputError("case file", [Problem(src.file, src.line(loc), dotted(loc), msg, near) for loc, msg, near in unresolved])
     on = config.as_of or case.as_of or config.today
-    if on < EARLIEST_CASE_DATE:
-        raise InputError("case file", [Problem(src.file, src.line(("as_of",)), "as_of",
-                                               f"the law cannot be applied as of {on.isoformat()}")])
-
-    def prongs_of(juris: str, statute: str) -> Optional[list[str]]:
-        entry = engine.catalogs.lookup(juris, statute)
-        return [p.id for p in entry.prongs] if entry is not None and entry.divisible and entry.prongs else None
-
-    problems = check_vocabulary(case, src, engine.vocab_tags, engine.license_tags, prongs_of)
-    errors, warnings = plausibility(case, src, on)
-    if problems or errors:
-        raise InputError("case file", problems + errors)
+    warnings = engine.check_case(case, src, on)
     result: dict[str, Any] = engine.advise(case, on, alternatives=config.alternatives)
     used = {p["id"] for p in result["packs"]}
     first = coverage_warnings([p for p in engine.packset.packs if p.id in used], on) + warnings

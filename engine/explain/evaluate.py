@@ -16,9 +16,10 @@ from engine.compile.expr import facts_of
 from engine.compile.expr import show as show_expr
 from engine.compile.facts import FACTS, CountFacts, build, count_path
 from engine.law.catalog import CERTAINTY_ORDER, Catalogs, described_entry
-from engine.law.packs import SEVERITY_ORDER, PackSet
+from engine.law.packs import EARLIEST_CASE_DATE, SEVERITY_ORDER, PackSet
 from engine.model import casefile as cf
-from engine.model.errors import EngineError
+from engine.model.errors import EngineError, InputError, Problem
+from engine.model.yamlsrc import Located
 from engine.run.runtime import APPLIES, POSSIBLE, Fact, Firing, Trace, conj_paths, encode, tri
 
 DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
@@ -116,6 +117,25 @@ class Engine:
             "alternatives": [],
             "applicant_view": applicant_view,
         }, run
+
+    def check_case(self, case: cf.CaseFile, src: Located, on: dt.date) -> list[str]:
+        """What a case file must pass before it is evaluated on `on`: a date the packs are checked from, the closed
+        vocabularies (element tags, license types, prongs) with the nearest valid name, and implausible facts.
+        Raises InputError (file, line, field) for errors; returns the warnings for the memo's first lines."""
+        if on < EARLIEST_CASE_DATE:
+            raise InputError("case file", [Problem(src.file, src.line(("as_of",)), "as_of", f"the law cannot be applied as of "
+                                                   f"{on.isoformat()} (as_of or --as-of): the rule packs are checked from "
+                                                   f"{EARLIEST_CASE_DATE.isoformat()}")])
+
+        def prongs_of(juris: str, statute: str) -> Optional[list[str]]:
+            entry = self.catalogs.lookup(juris, statute)
+            return [p.id for p in entry.prongs] if entry is not None and entry.divisible and entry.prongs else None
+
+        problems = cf.check_vocabulary(case, src, self.vocab_tags, self.license_tags, prongs_of)
+        errors, warnings = cf.plausibility(case, src, on)
+        if problems or errors:
+            raise InputError("case file", problems + errors)
+        return warnings
 
     def unresolved_statutes(self, case: cf.CaseFile) -> list[tuple[tuple[Any, ...], str, str]]:
         """Counts whose statute no catalog resolves and whose offense gives no elements to analyse it from:

@@ -17,6 +17,7 @@ from engine.model.errors import InputError, Problem, nearest
 from engine.model.yamlsrc import Located, load_file, read_bounded
 
 RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+EARLIEST_CASE_DATE = dt.date(1900, 1, 1)   # a rule with no effective date is checked from here; no case before it
 
 Kind = Literal["consequence", "classification", "relief"]
 Domain = Literal["immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing",

@@ -68,7 +68,7 @@ def _message(msg: str, suggestion: str = "") -> str:
 
 class Service:
     def __init__(self, workspace: Path, rules_dir: Optional[Path] = None) -> None:
-        from engine.author.packtools import EARLIEST_CASE_DATE
+        from engine.law.packs import EARLIEST_CASE_DATE
         packset = load_all(rules_dir or RULES_DIR)
         if packset.problems:
             raise InputError("rule packs", packset.problems)
@@ -107,13 +107,11 @@ class Service:
                                       f"{self.earliest.isoformat()}"))
             return Checked(None, problems)
 
-        def prongs_of(juris: str, statute: str) -> Optional[list[str]]:
-            entry = self.engine.catalogs.lookup(juris, statute)
-            return [p.id for p in entry.prongs] if entry is not None and entry.divisible and entry.prongs else None
-
-        vocab = cf.check_vocabulary(case, src, self.engine.vocab_tags, self.engine.license_tags, prongs_of)
-        errors, warnings = cf.plausibility(case, src, on)
-        problems += [(p.field, _message(p.message, p.suggestion)) for p in vocab + errors]
+        warnings: list[str] = []
+        try:
+            warnings = self.engine.check_case(case, src, on)   # vocabularies and implausible facts
+        except InputError as exc:
+            problems += [(p.field, _message(p.message, p.suggestion)) for p in exc.problems]
         return Checked(None if problems else case, problems, warnings)
 
     # ------------------------------------------------------------------------------------ evaluation
