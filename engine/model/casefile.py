@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Optional, get_args
 
@@ -285,7 +286,11 @@ def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
     return model if isinstance(model, type) else None
 
 
-def problems_from_validation(exc: ValidationError, src: Located) -> list[Problem]:
+def problems_from_validation(exc: ValidationError, src: Located,
+                             model_at: Optional[Callable[[tuple[Any, ...]], Optional[type[BaseModel]]]] = None) -> list[Problem]:
+    """pydantic's errors as problems with file, line, field, what was expected and the nearest valid name.
+    `model_at` gives the model of the mapping at a location (for "did you mean"; default: the case file's)."""
+    model_at = model_at or _model_at
     out: list[Problem] = []
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or "[" in p)))
@@ -294,7 +299,7 @@ def problems_from_validation(exc: ValidationError, src: Located) -> list[Problem
         kind = err["type"]
         suggestion = ""
         if kind == "extra_forbidden":
-            model = _model_at(loc[:-1])
+            model = model_at(loc[:-1])
             valid = _field_names(model) if model else []
             suggestion = nearest(str(loc[-1]), valid)
             msg = "unknown field" + (f"; expected one of: {', '.join(valid)}" if valid else "")

@@ -177,28 +177,8 @@ class Review:
 
 
 def _problems(exc: ValidationError, src: Located) -> list[Problem]:
-    out: list[Problem] = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and (p.startswith("function-") or "[" in p)))
-        kind = err["type"]
-        suggestion = ""
-        if kind == "extra_forbidden":
-            model = _FIELDS["added" if "added" in loc else ("entry" if len(loc) > 2 else "")]
-            valid = list(model.model_fields)
-            suggestion = nearest(str(loc[-1]), valid)
-            msg = f"unknown field; expected one of: {', '.join(valid)}"
-        elif kind in ("literal_error", "enum"):
-            expected = err.get("ctx", {}).get("expected", "")
-            choices = [c.strip().strip("'") for c in expected.replace(" or ", ",").split(",") if c.strip()]
-            suggestion = nearest(str(err.get("input")), choices)
-            msg = f"'{err.get('input')}' is not valid; expected one of: {', '.join(choices)}"
-        elif kind == "missing":
-            msg = "required field is missing"
-        else:
-            inp = err.get("input")
-            msg = f"{err['msg']} (got {inp!r})" if "input" in err and not isinstance(inp, (dict, list)) else err["msg"]
-        out.append(Problem(src.file, src.line(loc), dotted(loc), msg, suggestion))
-    return out
+    return cf.problems_from_validation(
+        exc, src, lambda parent: _FIELDS["added" if "added" in parent else ("entry" if len(parent) > 1 else "")])
 
 
 def _domain_of(code: str) -> str:
