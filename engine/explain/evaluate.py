@@ -442,20 +442,17 @@ def _groups(run: OptionRun, option_id: str) -> list[tuple[str, list[Firing]]]:
 
 
 def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict[str, dict[str, Any]],
-               derived_sources: dict[str, list[str]], by_code: Optional[dict[str, list[dict[str, Any]]]] = None,
-               index: Optional[tuple[dict[str, Any], dict[str, Fact]]] = None) -> Chain:
+               derived_sources: dict[str, list[str]], by_code: dict[str, list[dict[str, Any]]],
+               index: tuple[dict[str, Any], dict[str, Fact]]) -> Chain:
     """Status, certainty, chain and unknowns of one finding from its firings and the findings they read.
-    `by_code` indexes `done` by code (in the order the findings were assembled)."""
-    if by_code is None:
-        by_code = {}
-        for x in done.values():
-            by_code.setdefault(x["code"], []).append(x)
+    `by_code` indexes `done` by code (in the order the findings were assembled); `index` the option's counts and
+    their engine facts by count id."""
     prog = run.program
     mode = APPLIES if any(f.mode == APPLIES for f in firings) else POSSIBLE
     chosen = sorted((f for f in firings if f.mode == mode), key=lambda f: (prog.rules[f.rule].id, f.disjunct, f.refs))
     rules = sorted({prog.rules[f.rule].id: prog.rules[f.rule] for f in chosen}.values(), key=lambda r: r.id)
     chain = Chain("applies" if mode == APPLIES else "possible", "", rules, chosen[0].cid)
-    cnt_by_id, fact_by_id = index or ({c.cid: c for c in run.counts}, {x["cid"]: x for x in run.cnt_facts})
+    cnt_by_id, fact_by_id = index
     best: Optional[str] = None
     for f in chosen:
         r = prog.rules[f.rule]

@@ -20,7 +20,7 @@ from engine.compile.compiler import Program
 from engine.model.errors import EngineError
 from engine.run.runtime import Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
 
-_OK, _NOT_HANDLED, _OBSERVED = 0, 1, 2
+_OK, _OBSERVED = 0, 2
 _names = itertools.count()
 _lock = threading.Lock()
 # One ruleset per compiled program (by its content digest) for the life of the process, shared by every Engine
@@ -55,7 +55,6 @@ class DurableRunner:
         self.program = program
         self.handle: Optional[int]
         self.handle, self.ruleset_name, self._key, self._session = _ruleset(program)
-        self._asserted: list[str] = []
         self._derived: set[tuple[str, str, str, str]] = set()
         self._firings: set[Firing] = set()
         self._pending: list[Fact] = []
@@ -77,7 +76,7 @@ class DurableRunner:
 
     def _run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
         self._sid = f"e{next(_names)}"
-        self._asserted, self._derived, self._firings, self._pending = [], set(), set(), []
+        self._derived, self._firings, self._pending = set(), set(), []
         cids = [c["cid"] for c in cnts]
         keys = scheme_keys(cnts)
         rules = self.program.rules
@@ -96,7 +95,6 @@ class DurableRunner:
         except BaseException:
             # after an abandoned action durable_rules 2.0.28 leaves the session's action queue corrupt (the next
             # evaluation reads a broken message): the ruleset is discarded, and the engine builds a new one
-            self._asserted = []
             self.close()
             raise
         self._reset()
@@ -135,7 +133,6 @@ class DurableRunner:
                 raise EngineError(f"durable_rules failed on assert: {exc}") from exc
             if code not in (_OK, _OBSERVED):
                 raise EngineError(f"durable_rules returned code {code} on assert")
-            self._asserted.append(text)
             self._drain(state)
             batch, self._pending = self._copies(self._pending), []
 
@@ -183,7 +180,6 @@ class DurableRunner:
         case in tests/test_reliability.py). Deleting a session is safe once an action has completed on it
         (before that its state nodes hold uninitialised pointers): the `__guard` rule on the phase-0 fact, which
         every evaluation asserts and drains, is that action."""
-        self._asserted = []
         try:
             _dre.delete_state(self.handle, self._sid)
         except _dre.error as exc:

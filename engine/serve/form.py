@@ -131,6 +131,7 @@ LABELS: dict[str, str] = {
     "offense.prong": "Subsection or alternative the record names", "committed_on": "Offense committed on",
     "convicted_on": "Convicted on (an option's default: the law date)", "disposition": "Disposition", "plea": "Plea",
     "offense.title": "Title", "offense.class": "Class", "offense.max_days": "Statutory maximum (days)",
+    "offense.min_days": "Mandatory minimum (days)",
     "offense.elements": "Elements (tags, comma-separated)", "offense.mens_rea": "Least culpable mental state",
     "offense.force": "Least force required", "offense.divisible": "Divisible (lists alternative elements)",
     "offense.inchoate": "Inchoate or accessory form", "offense.cimt": "Crime involving moral turpitude",
