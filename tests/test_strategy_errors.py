@@ -45,7 +45,7 @@ def test_a_bug_while_patching_is_not_swallowed(engine: Engine, monkeypatch: pyte
 def test_a_bug_while_re_evaluating_an_alternative_is_not_swallowed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(*_args: Any) -> Any:
         raise ZeroDivisionError("bug")
-    monkeypatch.setattr(engine, "evaluate_option", broken)
+    monkeypatch.setattr(engine, "applying", broken)   # how the search re-evaluates a candidate
     with pytest.raises(ZeroDivisionError):
         engine.advise(af_case(), alternatives=True)
 

@@ -4,6 +4,8 @@ findings with their chains, the questions that would decide the `possible` ones,
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +22,19 @@ from engine.law.packs import EARLIEST_CASE_DATE, SEVERITY_ORDER, PackSet
 from engine.model import casefile as cf
 from engine.model.errors import EngineError, InputError, Problem
 from engine.model.yamlsrc import Located
-from engine.run.runtime import APPLIES, POSSIBLE, Fact, Firing, Trace, conj_paths, encode, tri
+from engine.run.runtime import (
+    APPLIES,
+    POSSIBLE,
+    Activation,
+    Fact,
+    Firing,
+    Trace,
+    activations,
+    conj_paths,
+    encode,
+    firing_key,
+    tri,
+)
 
 DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "voting", "jury", "housing", "benefits",
                 "driving", "registration", "education", "family", "relief")
@@ -29,7 +43,10 @@ DOMAIN_ORDER = ("immigration", "employment", "licensing", "fines", "firearms", "
 class Runner(Protocol):
     name: str
 
-    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]: ...
+    def run(self, opt: Fact, cnts: list[Fact], acts: Optional[list[Activation]] = None) -> set[Firing]: ...
+
+
+FIRINGS_KEPT = 128   # evaluations whose firings an Engine keeps in memory (never on disk) for reuse
 
 
 @dataclass
@@ -57,6 +74,11 @@ class Engine:
         self.license_tags = set((packset.vocabulary.get("licenses") or {}).keys())
         self._programs: dict[tuple[str, Optional[int], dt.date], Program] = {}
         self._runners: dict[str, Runner] = {}
+        # firings by what they depend on (runtime.firing_key): a prong alternative or a counter-offer that
+        # activates the same rules as an evaluation already run is not run again (most prong alternatives of a
+        # divisible statute differ from the statute as a whole only in facts no rule of the program reads)
+        self._firings: OrderedDict[tuple[Any, ...], frozenset[Firing]] = OrderedDict()
+        self._firings_lock = threading.Lock()
 
     def program(self, jurisdiction: str, circuit: Optional[int], on: dt.date) -> Program:
         key = (jurisdiction, circuit, on)
@@ -98,8 +120,22 @@ class Engine:
             f = encode(program, "cnt", c.values, opt_values)
             f["cid"] = c.cid
             cnt_facts.append(f)
-        firings = self.runner(program).run(opt_fact, cnt_facts)
-        return OptionRun(program, opt_values, counts, opt_fact, cnt_facts, firings)
+        return OptionRun(program, opt_values, counts, opt_fact, cnt_facts, self._fire(program, opt_fact, cnt_facts))
+
+    def _fire(self, program: Program, opt_fact: Fact, cnt_facts: list[Fact]) -> set[Firing]:
+        acts = activations(program, opt_fact, cnt_facts)
+        key = firing_key(program, acts, cnt_facts)
+        with self._firings_lock:
+            kept = self._firings.get(key)
+            if kept is not None:
+                self._firings.move_to_end(key)
+                return set(kept)
+        firings = self.runner(program).run(opt_fact, cnt_facts, acts)
+        with self._firings_lock:
+            self._firings[key] = frozenset(firings)
+            while len(self._firings) > FIRINGS_KEPT:
+                self._firings.popitem(last=False)
+        return firings
 
     # ---------------------------------------------------------------- the whole case
     def _option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> tuple[dict[str, Any], OptionRun]:
@@ -289,6 +325,28 @@ class Engine:
     def evaluate_option(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> dict[str, Any]:
         """One option's findings, questions and money, as in the result document."""
         return self._option(case, option, on, circuit)[0]
+
+    def applying(self, case: cf.CaseFile, option: cf.Option, on: dt.date, circuit: Optional[int]) -> dict[str, dict[str, Any]]:
+        """The codes that apply to an option, each with the kind, severity and title its finding would show:
+        `{f["code"]: f for f in evaluate_option(...)["findings"] if f["status"] == "applies"}` read from the firings
+        alone, without assembling chains, questions or money (the counter-offer search needs nothing else).
+
+        A finding applies when one of its firings does; it is presented by the first of those rules by id
+        (_propagate), and of the findings of one code the last in the result's order wins (as in that dict)."""
+        run = self.run_option(case, option, on, circuit)
+        rules = run.program.rules
+        first: dict[tuple[str, str], CRule] = {}
+        for f in run.firings:
+            rule = rules[f.rule]
+            if f.mode != APPLIES or rule.produces.endswith(APPLICANT):
+                continue
+            key = (rule.produces, f.cid)
+            if key not in first or rule.id < first[key].id:
+                first[key] = rule
+        shown = sorted(({"id": _finding_id(option.id, code, cid), "code": code, "domain": r.then.domain, "status": "applies",
+                         "severity": r.then.severity, "kind": r.then.kind, "title": r.then.title}
+                        for (code, cid), r in first.items()), key=_finding_order)
+        return {f["code"]: f for f in shown}
 
     def advise(self, case: cf.CaseFile, as_of: Optional[dt.date] = None, alternatives: bool = False) -> dict[str, Any]:
         on = as_of or case.as_of or dt.date.today()

@@ -70,7 +70,7 @@ def related_offenses(catalogs: Any, jurisdiction: str, entry: Optional[CatalogEn
         if other.statute == entry.statute:
             continue
         for key in [other.statute, *other.aliases]:
-            if re.search(r"(?<![\w.(])" + re.escape(key) + r"(?![\w(]|\.\d)", entry.notes):
+            if key in entry.notes and re.search(r"(?<![\w.(])" + re.escape(key) + r"(?![\w(]|\.\d)", entry.notes):
                 found[other.statute] = other
                 break
     return [found[k] for k in sorted(found)]
@@ -182,8 +182,7 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
         except ValidationError:   # a patch the case-file schema rejects is not an alternative; any other error is a bug
             continue
         p_opt = next(o for o in patched.options if o.id == option["id"])
-        new = engine.evaluate_option(patched, p_opt, on, circuit)
-        after = {f["code"]: f for f in new["findings"] if f["status"] == "applies"}
+        after = engine.applying(patched, p_opt, on, circuit)   # codes only: no chains, questions or money
         avoids = sorted(c for c in applying if c not in after and applying[c]["kind"] == "consequence")
         triggers = sorted(c for c in after if c not in applying and after[c]["kind"] == "consequence")
         if not any(c in serious for c in avoids):

@@ -18,7 +18,7 @@ import durable_rules_engine as _dre
 
 from engine.compile.compiler import Program
 from engine.model.errors import EngineError
-from engine.run.runtime import Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
+from engine.run.runtime import Activation, Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
 
 _OK, _OBSERVED = 0, 2
 _names = itertools.count()
@@ -58,6 +58,8 @@ class DurableRunner:
         self._derived: set[tuple[str, str, str, str]] = set()
         self._firings: set[Firing] = set()
         self._pending: list[Fact] = []
+        self._reads: frozenset[str] | set[str] = program.read_codes
+        self._summarised: set[str] = set()
 
     def close(self) -> None:
         """Set the ruleset aside after a failure: no runner uses it again (it is not freed, see _rulesets)."""
@@ -68,26 +70,30 @@ class DurableRunner:
                     del _rulesets[self._key]
 
     # ------------------------------------------------------------ one evaluation
-    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+    def run(self, opt: Fact, cnts: list[Fact], acts: Optional[list[Activation]] = None) -> set[Firing]:
         if self.handle is None:
             raise EngineError("the durable_rules ruleset was closed")
         with self._session:   # one evaluation at a time in the ruleset's session
-            return self._run(opt, cnts)
+            return self._run(opt, cnts, activations(self.program, opt, cnts) if acts is None else acts)
 
-    def _run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+    def _run(self, opt: Fact, cnts: list[Fact], acts: list[Activation]) -> set[Firing]:
         self._sid = f"e{next(_names)}"
         self._derived, self._firings, self._pending = set(), set(), []
+        self._reads = self.program.read_codes   # until _live narrows it to this evaluation
         cids = [c["cid"] for c in cnts]
         keys = scheme_keys(cnts)
         rules = self.program.rules
-        joined: list[tuple[int, int, str, str]] = []
-        for act in activations(self.program, opt, cnts):
+        joined: list[Activation] = []
+        fired: set[str] = set()
+        for act in acts:
             ri, di, cid, st = act
             if rules[ri].disjuncts[di].refs:
                 joined.append(act)
             else:   # fact tests alone: it fires as its activation says, with nothing to join (compiler._durable)
+                fired.add(rules[ri].produces)
                 self._fire(ri, di, st, cid, ())
-        direct, self._pending = self._pending, []
+        joined, self._reads, self._summarised = self._live(joined, fired)
+        direct, self._pending = [f for f in self._pending if f["code"] in self._reads], []
         try:
             self._assert_batch([*activation_facts(joined), *direct, *self._summaries(0, cids, keys), {"t": "phase", "n": 0}])
             for stratum in range(1, self.program.strata):
@@ -100,11 +106,44 @@ class DurableRunner:
         self._reset()
         return self._firings
 
+    def _live(self, joined: list[Activation], fired: set[str]
+              ) -> tuple[list[Activation], set[str], set[str]]:
+        """The join activations that can still fire, and the findings and summaries their patterns read.
+
+        A pattern that reads a finding (a `pos` reference) can match only if some rule can produce that finding in
+        this evaluation: one that fired from its facts alone, or a live join (to a fixpoint). An activation
+        whose findings no rule can produce is never sent, and neither is a finding or a summary that no live
+        activation reads: durable_rules would match them against nothing. Sound, because every firing needs its
+        activation fact and every finding it reads; the plain evaluator, which sends nothing, is the oracle."""
+        rules = self.program.rules
+        can = set(fired)
+        live: list[Activation] = []
+        rest = joined
+        while True:
+            waiting = []
+            for act in rest:
+                rule = rules[act[0]]
+                if all(ref.code in can for ref in rule.disjuncts[act[1]].refs if ref.kind == "pos"):
+                    live.append(act)
+                    can.add(rule.produces)
+                else:
+                    waiting.append(act)
+            if len(waiting) == len(rest):
+                break
+            rest = waiting
+        live.sort()   # the order the activations came in (rule, disjunct), whatever round made them live
+        reads: set[str] = set()
+        summarised: set[str] = set()
+        for ri, di, _cid, _st in live:
+            for ref in rules[ri].disjuncts[di].refs:
+                (reads if ref.kind == "pos" else summarised).add(ref.code)
+        return live, reads, summarised
+
     def _summaries(self, stratum: int, cids: list[str], keys: dict[str, Any]) -> list[Fact]:
-        """The summaries some pattern reads: the option-level one of each code, the per-count ones only of the
+        """The summaries some live pattern reads: the option-level one of each code, the per-count ones only of the
         codes a same-count `neg` reference reads (compiler._ref_tests)."""
         per_count = self.program.count_summaries
-        return [s for s in summaries(self.program, stratum, self._derived, cids, keys)
+        return [s for s in summaries(self.program, stratum, self._derived, cids, keys, self._summarised)
                 if s["cid"] == "*" or s["code"] in per_count]
 
     def _copies(self, facts: list[Fact]) -> list[Fact]:
@@ -169,7 +208,7 @@ class DurableRunner:
         if key in self._derived:
             return   # idempotent: an `$or` can fire a rule once per satisfied branch
         self._derived.add(key)
-        if key[0] in self.program.read_codes:
+        if key[0] in self._reads:
             self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
 
     def _reset(self) -> None:

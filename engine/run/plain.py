@@ -4,9 +4,10 @@ indexed by code. It is the test oracle for the durable_rules engine and the benc
 from __future__ import annotations
 
 from itertools import product
+from typing import Optional
 
 from engine.compile.compiler import Program
-from engine.run.runtime import Fact, Firing, Found, activations, ref_matches_summary, scheme_keys, summaries
+from engine.run.runtime import Activation, Fact, Firing, Found, activations, ref_matches_summary, scheme_keys, summaries
 
 
 class PlainRunner:
@@ -16,12 +17,12 @@ class PlainRunner:
         self.program = program
         self.rule_index = {r.id: i for i, r in enumerate(program.rules)}
 
-    def run(self, opt: Fact, cnts: list[Fact]) -> set[Firing]:
+    def run(self, opt: Fact, cnts: list[Fact], acts: Optional[list[Activation]] = None) -> set[Firing]:
         prog = self.program
         cids = [c["cid"] for c in cnts]
         keys = scheme_keys(cnts)
         active: dict[tuple[int, int], list[tuple[str, str]]] = {}
-        for ri, di, cid, st in activations(prog, opt, cnts):
+        for ri, di, cid, st in activations(prog, opt, cnts) if acts is None else acts:
             active.setdefault((ri, di), []).append((cid, st))
         derived: set[tuple[str, str, str, str]] = set()
         index: dict[tuple[str, str], list[tuple[str, str, str, str]]] = {}

@@ -225,11 +225,22 @@ def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
     return out
 
 
-def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[tuple[int, int, str, str]]:
+Activation = tuple[int, int, str, str]   # (rule index, disjunct index, count id or "*", a | p)
+
+
+def firing_key(program: Program, acts: list[Activation], cnts: list[Fact]) -> tuple[Any, ...]:
+    """Everything an evaluation's firings depend on: the program, the activations, the count ids and what tells
+    their schemes apart (both evaluators read nothing else of the facts). Two evaluations with the same key fire
+    the same rules on the same findings, so the firings of one are the firings of the other."""
+    keys = scheme_keys(cnts)
+    return (program.digest, tuple(acts), tuple((c["cid"], keys[c["cid"]]) for c in cnts))
+
+
+def activations(program: Program, opt: Fact, cnts: list[Fact]) -> list[Activation]:
     """(rule, disjunct, count id, st) for every rule disjunct whose fact tests are true (a) or unknown (p)."""
     if program.checks is None:
         program.checks = [[(compile_check(d.opt), compile_check(d.cnt)) for d in r.disjuncts] for r in program.rules]
-    out: list[tuple[int, int, str, str]] = []
+    out: list[Activation] = []
     for ri, rule in enumerate(program.rules):
         for di, (ocheck, ccheck) in enumerate(program.checks[ri]):
             ov = ocheck(opt)
@@ -273,11 +284,13 @@ def _separate_bounds(applying: list[str], possible: list[str], keys: dict[str, t
 
 
 def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str, str]], cids: list[str],
-              keys: Optional[dict[str, tuple[Optional[str], Optional[int]]]] = None) -> list[Fact]:
-    """Closed-world summaries of the codes whose producers all ran in lower strata."""
+              keys: Optional[dict[str, tuple[Optional[str], Optional[int]]]] = None,
+              only: Optional[set[str]] = None) -> list[Fact]:
+    """Closed-world summaries of the codes whose producers all ran in lower strata (of the codes in `only`, if
+    given)."""
     out: list[Fact] = []
     for code, first in sorted(program.summary_codes.items()):
-        if first != stratum:
+        if first != stratum or (only is not None and code not in only):
             continue
         status: dict[str, str] = {}
         for c, cid, st, _ in findings:
