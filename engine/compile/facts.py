@@ -96,6 +96,9 @@ _SPECS = [
     FactSpec("count.offense.cimt", "bool", "cnt", kind="classification"),
     FactSpec("count.offense.cimt_unresolved", "bool", "cnt", kind="classification"),
     FactSpec("count.offense.substance_schedule", "enum", "cnt", _lit(cf.Schedule), kind="classification"),
+    # the prong the record names is itself a substance alternative broader than the federal schedules (its own
+    # substance_schedule: broader), so a record naming the drug within it narrows nothing (Said, 11th Cir. 2022)
+    FactSpec("count.offense.prong_substance_broader", "bool", "cnt", kind="classification"),
     FactSpec("count.offense.certainty", "enum", "cnt", _lit(cf.Certainty), kind="classification"),
     FactSpec("count.offense.in_catalog", "bool", "cnt", kind="classification"),
     FactSpec("count.record.loss_amount", "number", "cnt", kind="record", circumstance_specific=True),

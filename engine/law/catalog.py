@@ -265,6 +265,7 @@ class Catalogs:
         base: dict[str, Any] = {}
         unresolved_elements: list[str] = []
         cimt_unresolved = False
+        prong_broader = False
         described = described_entry(offense) if entry is None else None
         if entry is None:
             if juris in self.by_jurisdiction:
@@ -280,6 +281,7 @@ class Catalogs:
                 prongs = {p.id: p for p in source.prongs}
                 if prong_id is not None and prong_id in prongs:
                     base.update({k: v for k, v in _attrs(prongs[prong_id], on, committed).items() if v is not None})
+                    prong_broader = prongs[prong_id].substance_schedule == "broader"
                 elif prong_id is not None:
                     warnings.append(f"{offense.statute}: prong '{prong_id}' is not in the catalog (prongs: {', '.join(prongs)}); the least culpable prong was used.")
                     prong_id = None
@@ -307,7 +309,7 @@ class Catalogs:
         given.pop("jurisdiction", None)
         given.pop("prongs", None)
         if described is not None:   # the case file's own description was weighed prong by prong above
-            for k in ("elements", "mens_rea", "force", "cimt", "max_days", "min_days", "divisible"):
+            for k in ("elements", "mens_rea", "force", "cimt", "max_days", "min_days", "divisible", "substance_schedule"):
                 given.pop(k, None)
         if "class" in given:
             given["class"] = given.pop("class")
@@ -332,6 +334,8 @@ class Catalogs:
             values["count.offense.inchoate"] = "none"
         if "count.offense.elements" in values:
             values["count.offense.elements_unresolved"] = unresolved_elements
+        if "count.offense.substance_schedule" in values:
+            values["count.offense.prong_substance_broader"] = prong_broader
         if source is not None or "count.offense.cimt" in values:
             # true only when some prong of a divisible statute is a CIMT and the record names none
             values["count.offense.cimt_unresolved"] = cimt_unresolved
@@ -349,7 +353,8 @@ def described_entry(offense: cf.Offense) -> Optional[CatalogEntry]:
         "statute": offense.statute, "citation": offense.statute, "divisible": True,
         **({"class": offense.class_} if offense.class_ else {}),
         **{k: v for k, v in {"max_days": offense.max_days, "min_days": offense.min_days, "elements": offense.elements, "mens_rea": offense.mens_rea,
-                             "force": offense.force, "cimt": offense.cimt}.items() if v is not None},
+                             "force": offense.force, "cimt": offense.cimt,
+                             "substance_schedule": offense.substance_schedule}.items() if v is not None},
         "prongs": [p.model_dump(exclude_none=True) for p in offense.prongs]})
 
 

@@ -121,6 +121,7 @@ class OffenseProng(Strict):
     cimt: Optional[bool] = None
     max_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
     min_days: Optional[int] = Field(default=None, ge=0, le=MAX_DAYS)
+    substance_schedule: Optional[Schedule] = None   # an alternative naming a substance: its definition against federal law
 
     @field_validator("id", mode="before")
     @classmethod
