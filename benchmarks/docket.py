@@ -51,6 +51,7 @@ def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
     rss_after_setup = rss_mb()
     options = sum(len(c.options) for c in cases)
     marks = []
+    engine._firings.clear()   # nothing kept from the warm-up (firings are reused only within what is timed)
     t0 = time.perf_counter()
     for i, case in enumerate(cases, 1):
         engine.advise(case)
@@ -76,17 +77,22 @@ def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
         def __init__(self, program: Any) -> None:
             self.program = program
 
-        def run(self, opt: Any, cnts: Any) -> set[Any]:
-            activations(self.program, opt, cnts)
+        def run(self, opt: Any, cnts: Any, acts: Any = None) -> set[Any]:
+            if acts is None:
+                activations(self.program, opt, cnts)
             return set()
     real_runner = engine.runner
     engine.runner = Floor   # type: ignore[method-assign,assignment]
+    engine._firings.clear()
+    import engine.explain.evaluate as evaluate
+    kept, evaluate.FIRINGS_KEPT = evaluate.FIRINGS_KEPT, 0   # the floor walks every option: no reuse
     t2 = time.perf_counter()
     for case in cases:
         for o in case.options:
             engine.run_option(case, o, on, case.circuit)
     floor = time.perf_counter() - t2
     engine.runner = real_runner   # type: ignore[method-assign]
+    evaluate.FIRINGS_KEPT = kept
     return {"evaluator": evaluator, "cases": n, "options": options,
             "advise_options_per_s": round(options / full, 1), "core_options_per_s": round(len(runs) / core, 1),
             "floor_options_per_s": round(options / floor, 1),

@@ -307,12 +307,12 @@ def _theft_case(n: int, distinct: bool) -> Any:
 def test_the_counter_offer_search_is_bounded_whatever_the_counts(durable_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
     import engine.explain.strategy as strategy
     calls = [0]
-    original = durable_engine.evaluate_option
+    original = durable_engine.applying   # how the search evaluates each candidate (its applying codes)
 
     def counting(*a: Any, **k: Any) -> Any:
         calls[0] += 1
         return original(*a, **k)
-    monkeypatch.setattr(durable_engine, "evaluate_option", counting)
+    monkeypatch.setattr(durable_engine, "applying", counting)
     seen = []
     for n in (1, 3, 6):        # identical counts: the same change is tried once
         calls[0] = 0
