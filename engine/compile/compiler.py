@@ -822,7 +822,6 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     definition: dict[str, Any] = {}
     actions: dict[str, tuple[int, int, str]] = {}
     shared: list[tuple[str, dict[str, Any]]] = []   # (endpoint kind key, the pattern's test list holder)
-    joins_later: list[dict[str, Any]] = []
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
             if not d.refs:
@@ -839,28 +838,25 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 if r.stratum > 0:
                     pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
                     shared.append((f"phase:{r.stratum}", pats[-1]["ph"]))
+                joins: list[dict[str, Any]] = []
+                for i, ref in enumerate(d.refs):
+                    # equality tests only; the same-count join sits in the activation pattern below, under
+                    # this rule's own key, so no fact ever reaches more than one join node per rule
+                    pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
+                    shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
+                    if ref.same_count:
+                        joins.append({"cid": {f"r{i}": "cid"}})
                 # runtime.activation_facts: activations travel as properties (one per rule disjunct) of a few
                 # facts per count, grouped by bucket: a bucket node has at most 2 x rules/buckets children
                 # (durable_rules holds 512 per node) and a fact carries at most ACTIVATION_PROPS of them (its
                 # alpha walk stacks at most 64 pending nodes)
                 prop = f"k{ri}_{di}"
                 test: dict[str, Any] = {prop: "a"} if act == "a" else {prop: "p"}
-                # the activation comes first and every same-count reference joins it by count id. durable_rules
-                # joins the patterns of a rule in order, scanning the frames already built: with the activation
-                # last, the references of a rule formed every combination of their facts across all the counts
-                # before the count test (at 50 counts the strata's summaries took 0.2 s to join; at 200, 11 s)
-                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, test]}})
-                for i, ref in enumerate(d.refs):
-                    pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
-                    shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
-                    if ref.same_count:
-                        joins_later.append(pats[-1][f"r{i}"])
+                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, test] + joins}})
                 name = f"{r.id}#{di}{tag}"
                 definition[name] = {"all": pats}
                 actions[name] = (ri, di, "a" if tag == "a" else "p")
     fanout = _fan_out(shared)
-    for holder in joins_later:   # the join is the last test of its pattern, below the slot test of _fan_out
-        holder["$and"].append({"cid": {"c": "cid"}})
     # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
     # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
@@ -868,10 +864,7 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     return definition, actions, fanout
 
 
-# durable_rules links at most 256 patterns (BETA_LIST_LENGTH) to one alpha node, and a join test ({"cid": {"c":
-# "cid"}}) is an alpha node that its alpha walk pushes, untested, onto a stack of 64 (MAX_STACK_SIZE, events.c
-# handleAlpha: ERR_MAX_STACK_SIZE 303) for every fact reaching the node above it: at most 40 patterns share one
-FANOUT_LIMIT = 40
+FANOUT_LIMIT = 200   # durable_rules links at most 256 patterns (BETA_LIST_LENGTH) to one alpha node
 
 
 def _fan_out(shared: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
