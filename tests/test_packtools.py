@@ -323,3 +323,15 @@ def test_the_suite_caches_in_a_temporary_folder_not_the_users(temporary_cache: P
     assert Path.home() / ".cache" not in temporary_cache.parents
     load_all()
     assert any(temporary_cache.glob("*.json"))
+
+
+def test_a_misspelt_expectation_names_the_valid_ones_and_the_nearest(tmp_path: Path) -> None:
+    root = build(tmp_path, DEFAULTS + """\
+  - name: "a tired author's expectation"
+    case: {}
+    expect: {offer: {not_applies: [imm.cimt]}}
+""")
+    _tests, problems = collect_tests(load_all(root))
+    assert [(p.field, p.message, p.suggestion) for p in problems] == [
+        ("tests[0].expect.offer.not_applies", "unknown field; expected one of: applies, possible, absent, amounts, total, ignore, todo",
+         "applies")]

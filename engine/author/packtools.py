@@ -13,7 +13,7 @@ from typing import Any, Optional
 from engine.compile.compiler import CompileError, compile_program
 from engine.compile.facts import FACTS
 from engine.law.packs import EARLIEST_CASE_DATE, Pack, PackSet, TestCase, TestFile, catalog_problems
-from engine.model.casefile import parse_case, problems_from_validation
+from engine.model.casefile import model_at, parse_case, problems_from_validation
 from engine.model.errors import InputError, Problem
 from engine.model.yamlsrc import Located, load_file
 
@@ -197,7 +197,7 @@ def collect_tests(ps: PackSet) -> tuple[list[PackTest], list[Problem]]:
             except Exception as exc:  # pydantic ValidationError
                 from pydantic import ValidationError
                 if isinstance(exc, ValidationError):
-                    problems.extend(problems_from_validation(exc, src))
+                    problems.extend(problems_from_validation(exc, src, model_at(TestFile)))
                     continue
                 raise
             base = tf.defaults.get("case", {})

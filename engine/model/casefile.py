@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, Optional, get_args
+from typing import Any, Literal, Optional, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -264,27 +264,38 @@ def _field_names(model: type[BaseModel]) -> list[str]:
     return [f.alias or name for name, f in model.model_fields.items()]
 
 
-def _model_at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
-    """The model class that owns the mapping at loc (for 'did you mean')."""
-    model: Any = CaseFile
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        fields = {f.alias or n: f for n, f in model.model_fields.items()}
-        if part not in fields:
-            return None
-        ann = fields[part].annotation
-        for cand in (ann, *get_args(ann)):
-            for inner in (cand, *get_args(cand)):
-                if isinstance(inner, type) and issubclass(inner, BaseModel):
-                    model = inner
-                    break
-            else:
+def model_at(root: type[BaseModel]) -> Callable[[tuple[Any, ...]], Optional[type[BaseModel]]]:
+    """A function giving the model class that owns the mapping at a location under `root` (for 'did you
+    mean'); a mapping of names to models (`dict[str, Model]`) is walked through its keys."""
+    def at(loc: tuple[Any, ...]) -> Optional[type[BaseModel]]:
+        model: Any = root
+        keyed = False   # the previous field was a dict of models: this part is one of its keys
+        for part in loc:
+            if isinstance(part, int):
                 continue
-            break
-        else:
-            return None
-    return model if isinstance(model, type) else None
+            if keyed:
+                keyed = False
+                continue
+            fields = {f.alias or n: f for n, f in model.model_fields.items()}
+            if part not in fields:
+                return None
+            ann = fields[part].annotation
+            keyed = get_origin(ann) is dict
+            for cand in (ann, *get_args(ann)):
+                for inner in (cand, *get_args(cand)):
+                    if isinstance(inner, type) and issubclass(inner, BaseModel):
+                        model = inner
+                        break
+                else:
+                    continue
+                break
+            else:
+                return None
+        return model if isinstance(model, type) else None
+    return at
+
+
+_model_at = model_at(CaseFile)
 
 
 def problems_from_validation(exc: ValidationError, src: Located,
