@@ -123,3 +123,30 @@ def test_collateral_statutes_shows_what_the_tool_assumes() -> None:
     assert none.exit_code == 2 and "nothing in the US-NY catalog matches 'zzzz'" in none.output
     bad = CliRunner().invoke(main, ["statutes", "US-ZZ"])
     assert bad.exit_code == 2 and "no offense catalog for US-ZZ" in bad.output
+
+
+@pytest.mark.parametrize("jurisdiction, statute, prong, substance, named", [
+    ("US-FL", "Fla. Stat. § 893.13(6)(a)", None, "marijuana", "cannabis"),          # Said: the record's cannabis
+    ("US-FL", "F.S. 893.13(6)(a)", None, "cocaine", "federal-substance"),           # Guillen: the record's cocaine
+    ("US-FL", "F.S. 893.13(6)(a)", None, "ketamine", None),                         # listed by no prong: left open
+    ("US-FL", "F.S. 893.13(6)(a)", None, None, None),
+    ("US-FL", "F.S. 893.13(6)(a)", "florida-only-substance", "marijuana", "florida-only-substance"),   # the plea's word
+    ("US-NY", "PL 120.00(2)", None, None, "2"),                                     # the citation's subsection
+])
+def test_the_prong_the_plea_names(catalogs: Catalogs, jurisdiction: str, statute: str, prong: Any, substance: Any,
+                                  named: Any) -> None:
+    from engine.model.casefile import Offense
+    offense = Offense.model_validate({"statute": statute, **({"prong": prong} if prong else {})})
+    assert catalogs.named_prong(offense, jurisdiction, substance) == named
+
+
+def test_a_count_whose_record_names_the_substance_gets_no_prong_question(durable_engine: Engine) -> None:
+    result = durable_engine.advise(case({
+        "format": 1, "jurisdiction": "US-FL", "as_of": "2022-03-24",
+        "client": {"immigration": {"status": "lpr", "admission_date": "2011-01-01"}},
+        "options": [{"id": o, "counts": [{"offense": {"statute": "F.S. 893.13(6)(a)"}, "committed_on": "2017-03-01",
+                                          "disposition": "conviction", "plea": "guilty", "sentence": {"custody_days": 0},
+                                          **({"record": {"substance": s}} if s else {})}]}
+                    for o, s in (("named", "marijuana"), ("silent", None))]}))
+    risks = {o["id"]: o["prong_risks"] for o in result["options"]}
+    assert risks["named"] == [] and [r["count"] for r in risks["silent"]] == [0]

@@ -192,7 +192,8 @@ def option_values(case: cf.CaseFile, option: cf.Option, as_of: dt.date, circuit:
 
 def count_values(case: cf.CaseFile, count: cf.Count, source: str, as_of: dt.date, catalogs: Catalogs) -> tuple[dict[str, Any], ResolvedOffense]:
     convicted = count.convicted_on or (as_of if source == "option" else None)
-    off = catalogs.resolve(count.offense, case.jurisdiction, convicted or count.committed_on or as_of, count.committed_on)
+    off = catalogs.resolve(count.offense, case.jurisdiction, convicted or count.committed_on or as_of, count.committed_on,
+                           count.record.substance)
     r, s = count.record, count.sentence
     birth = case.client.birth_date
     v: dict[str, Any] = {

@@ -283,8 +283,8 @@ class Engine:
         base = {f["code"]: f for f in result["findings"] if f["status"] == "applies"}
         pereida: dict[str, dict[str, Any]] = {}
         for i, count in enumerate(option.counts):
-            if count.offense.prong is not None:
-                continue
+            if self.catalogs.named_prong(count.offense, case.jurisdiction, count.record.substance) is not None:
+                continue   # the plea names the alternative: in the case file, the citation or the record's substance
             entry = (self.catalogs.lookup(count.offense.jurisdiction or case.jurisdiction, count.offense.statute)
                      or described_entry(count.offense))
             if entry is None or not entry.divisible or len(entry.prongs) < 2:

@@ -60,6 +60,9 @@ class OffenseAttrs(BaseModel):
 class Prong(OffenseAttrs):
     id: str = Field(min_length=1)
     aliases: list[str] = []   # the subsections that name this alternative in a citation, e.g. "460(b)"
+    # the record substances (normalized names, rules/us/offenses/schedules.yaml) that identify this alternative of
+    # a statute divisible by substance: a record naming one names the prong (the modified categorical approach)
+    substances: list[str] = []
 
     @field_validator("id", mode="before")
     @classmethod
@@ -254,13 +257,31 @@ class Catalogs:
                 out.append(table[k].statute)
         return out[:n]
 
+    def named_prong(self, offense: cf.Offense, case_jurisdiction: str, record_substance: Optional[str] = None) -> Optional[str]:
+        """The prong the plea names: given in the case file, pointed to by the citation (`PL 120.00(2)`), or
+        identified by the substance the record names (a prong's `substances`, one prong only)."""
+        if offense.prong is not None:
+            return offense.prong
+        found = self.find(offense.jurisdiction or case_jurisdiction, offense.statute)
+        if not found:
+            return None
+        entry, hint = found
+        if hint is not None:
+            return hint
+        if record_substance and entry.divisible:
+            named = [p.id for p in entry.prongs if record_substance in p.substances]
+            if len(named) == 1:
+                return named[0]
+        return None
+
     def resolve(self, offense: cf.Offense, case_jurisdiction: str, on: dt.date,
-                committed: Optional[dt.date] = None) -> ResolvedOffense:
+                committed: Optional[dt.date] = None, record_substance: Optional[str] = None) -> ResolvedOffense:
         juris = offense.jurisdiction or case_jurisdiction
         found = self.find(juris, offense.statute)
         entry, hint = found if found else (None, None)
-        if hint is not None and offense.prong is None:
-            offense = offense.model_copy(update={"prong": hint})
+        named = self.named_prong(offense, case_jurisdiction, record_substance) if entry is not None else None
+        if named is not None and offense.prong is None:
+            offense = offense.model_copy(update={"prong": named})
         warnings: list[str] = []
         base: dict[str, Any] = {}
         unresolved_elements: list[str] = []
