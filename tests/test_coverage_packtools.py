@@ -180,7 +180,7 @@ def test_test_files_that_cannot_be_read_are_problems_not_tests(tmp_path: Path) -
         ("b.test.yaml", 2, "tests[0].name", "required field is missing"),
         ("b.test.yaml", 2, "tests[0].case", "required field is missing"),
         ("b.test.yaml", 2, "tests[0].expect", "required field is missing"),
-        ("b.test.yaml", 2, "tests[0].nme", "unknown field")]
+        ("b.test.yaml", 2, "tests[0].nme", "unknown field; expected one of: name, case, expect")]
     # an unreadable test file names no codes: the rule is untested
     errors, _ = check(load_all(root), dt.date(2026, 11, 26))
     assert any(p.message == "no test names its code imm.cimt" for p in errors) is False   # c.test.yaml names it

@@ -150,3 +150,10 @@ def test_a_count_whose_record_names_the_substance_gets_no_prong_question(durable
                     for o, s in (("named", "marijuana"), ("silent", None))]}))
     risks = {o["id"]: o["prong_risks"] for o in result["options"]}
     assert risks["named"] == [] and [r["count"] for r in risks["silent"]] == [0]
+
+
+def test_a_search_lists_the_titles_that_start_with_the_words_first(catalogs: Catalogs) -> None:
+    found = [e.statute for e in catalogs.search("US-CA", "grand theft")]
+    # PC 484g (access-card fraud) mentions grand theft inside its title; the grand thefts come first, in key order
+    assert found[:5] == ["PC 487(a)", "PC 487(b)(3)", "PC 487(c)", "PC 487(d)(1)", "PC 487(d)(2)"]
+    assert "PC 484g" in found[5:]

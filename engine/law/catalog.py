@@ -225,17 +225,24 @@ class Catalogs:
         return None
 
     def search(self, jurisdiction: str, text: str) -> list[CatalogEntry]:
-        """Entries a citation resolves to, else those whose key, aliases or title contain the words of `text`."""
+        """Entries a citation resolves to, else those whose key, aliases or title contain the words of `text`:
+        first those whose title starts with the words as typed, then whose title or an alias contains them as a
+        phrase, then the rest, each group in key order ("grand theft" lists the grand thefts before an access-
+        card fraud that mentions grand theft in its title)."""
         found = self.find(jurisdiction, text) if text else None
         if found:
             return [found[0]]
-        words = normalize_statute(text).split()
-        out: list[CatalogEntry] = []
-        for e in self.entries(jurisdiction):
-            hay = " ".join(normalize_statute(x) for x in [e.statute, *e.aliases, e.title or ""])
-            if all(w in hay for w in words):
-                out.append(e)
-        return out
+        phrase = normalize_statute(text)
+        words = phrase.split()
+        ranked: list[tuple[int, int, CatalogEntry]] = []
+        for i, e in enumerate(self.entries(jurisdiction)):
+            title = normalize_statute(e.title or "")
+            names = [normalize_statute(x) for x in [e.statute, *e.aliases]]
+            if not all(w in " ".join([*names, title]) for w in words):
+                continue
+            rank = 0 if title.startswith(phrase) else 1 if phrase in title or any(phrase in n for n in names) else 2
+            ranked.append((rank, i, e))
+        return [e for _r, _i, e in sorted(ranked, key=lambda x: (x[0], x[1]))]
 
     def entries(self, jurisdiction: str) -> list[CatalogEntry]:
         seen: dict[str, CatalogEntry] = {}
