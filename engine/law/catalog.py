@@ -270,25 +270,17 @@ class Catalogs:
         if offense.prong is not None:
             return offense.prong
         found = self.find(offense.jurisdiction or case_jurisdiction, offense.statute)
-        if not found:
-            return None
-        entry, hint = found
-        if hint is not None:
-            return hint
-        if record_substance and entry.divisible:
-            named = [p.id for p in entry.prongs if record_substance in p.substances]
-            if len(named) == 1:
-                return named[0]
-        return None
+        return _named_prong(found[0], found[1], record_substance) if found else None
 
     def resolve(self, offense: cf.Offense, case_jurisdiction: str, on: dt.date,
                 committed: Optional[dt.date] = None, record_substance: Optional[str] = None) -> ResolvedOffense:
         juris = offense.jurisdiction or case_jurisdiction
         found = self.find(juris, offense.statute)
         entry, hint = found if found else (None, None)
-        named = self.named_prong(offense, case_jurisdiction, record_substance) if entry is not None else None
-        if named is not None and offense.prong is None:
-            offense = offense.model_copy(update={"prong": named})
+        if entry is not None and offense.prong is None:
+            named = _named_prong(entry, hint, record_substance)
+            if named is not None:
+                offense = offense.model_copy(update={"prong": named})
         warnings: list[str] = []
         base: dict[str, Any] = {}
         unresolved_elements: list[str] = []
@@ -370,6 +362,17 @@ class Catalogs:
         title = offense.title or (entry.title if entry and entry.title else offense.statute)
         citation = entry.citation if entry else offense.statute
         return ResolvedOffense(offense.statute, juris, title, citation, entry, values, warnings)
+
+
+def _named_prong(entry: CatalogEntry, hint: Optional[str], record_substance: Optional[str]) -> Optional[str]:
+    """The prong a citation's subsection points to, else the one prong that lists the record's substance."""
+    if hint is not None:
+        return hint
+    if record_substance and entry.divisible:
+        named = [p.id for p in entry.prongs if record_substance in p.substances]
+        if len(named) == 1:
+            return named[0]
+    return None
 
 
 def described_entry(offense: cf.Offense) -> Optional[CatalogEntry]:

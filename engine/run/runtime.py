@@ -209,7 +209,10 @@ def tri(n: Optional[Node], fact: Fact, trace: Trace) -> Optional[bool]:
     return compile_check(n)(fact, trace)
 
 
-def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
+Activation = tuple[int, int, str, str]   # (rule index, disjunct index, count id or "*", a | p)
+
+
+def activation_facts(acts: list[Activation]) -> list[Fact]:
     """The durable_rules form of the activations (see compiler._durable): per count and bucket, facts whose
     properties k<rule>_<disjunct> carry the status a or p, at most ACTIVATION_PROPS each."""
     from engine.compile.compiler import ACTIVATION_BUCKETS, ACTIVATION_PROPS
@@ -223,9 +226,6 @@ def activation_facts(acts: list[tuple[int, int, str, str]]) -> list[Fact]:
             fact.update(props[i:i + ACTIVATION_PROPS])
             out.append(fact)
     return out
-
-
-Activation = tuple[int, int, str, str]   # (rule index, disjunct index, count id or "*", a | p)
 
 
 def firing_key(program: Program, acts: list[Activation], cnts: list[Fact]) -> tuple[Any, ...]:
