@@ -157,3 +157,16 @@ def test_a_search_lists_the_titles_that_start_with_the_words_first(catalogs: Cat
     # PC 484g (access-card fraud) mentions grand theft inside its title; the grand thefts come first, in key order
     assert found[:5] == ["PC 487(a)", "PC 487(b)(3)", "PC 487(c)", "PC 487(d)(1)", "PC 487(d)(2)"]
     assert "PC 484g" in found[5:]
+
+
+def test_no_counter_offer_changes_the_drug_the_record_names(durable_engine: Engine) -> None:
+    result = durable_engine.advise(case({
+        "format": 1, "jurisdiction": "US-FL", "as_of": "2022-03-24",
+        "client": {"immigration": {"status": "lpr", "admission_date": "2011-01-01"}},
+        "options": [{"id": "cocaine", "counts": [{"offense": {"statute": "F.S. 893.13(6)(a)"}, "committed_on": "2017-03-01",
+                                                  "disposition": "conviction", "plea": "guilty", "sentence": {"custody_days": 0},
+                                                  "record": {"substance": "cocaine"}}]}]}), alternatives=True)
+    patches = [a["patch"] for a in result["options"][0]["alternatives"]]
+    # the cannabis or Florida-only alternative would be a plea to another drug; leaving the drug unnamed is not
+    assert not any("counts[0].offense.prong" in p for p in patches)
+    assert {"counts[0].record.substance": "unspecified"} in patches

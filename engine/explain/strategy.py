@@ -160,8 +160,12 @@ def alternatives(engine: Any, case: cf.CaseFile, option: dict[str, Any], on: dt.
             candidates.append((label, {f"counts[{idx}].offense.statute": alt.statute}, idx, ("offense",),
                                {"statute": alt.statute, "jurisdiction": juris, "_custody": capped}, 1.0))
         if entry is not None and entry.divisible and entry.prongs:
+            named = engine.catalogs.named_prong(count.offense, case.jurisdiction, count.record.substance)
+            # the drug the record names fixes a substance alternative: another one would be a plea to another drug
+            drug = count.record.substance
+            by_drug = drug is not None and any(drug in p.substances for p in entry.prongs)
             for p in entry.prongs:
-                if p.id != count.offense.prong:
+                if p.id != named and not (by_drug and drug not in p.substances):
                     candidates.append((f"Count {idx + 1}: plead to prong {p.id} of {entry.statute}" + (f" ({p.title})" if p.title else ""),
                                        {f"counts[{idx}].offense.prong": p.id}, idx, ("offense", "prong"), p.id, 0.5))
         if count.record.substance not in (None, "unspecified") and any(lf.paths[0] == "count.record.substance" for lf in leaves_of_chain):
