@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.compile.compiler import CompileError, applicable_packs, compile_program
+from engine.compile.compiler import CompileError, _ref_tests, applicable_packs, compile_program
 from engine.law.packs import load_all
 
 from .conftest import make_rules
@@ -70,7 +70,10 @@ def test_sink_and_guard_rules_are_always_present(programs: list[Any]) -> None:
         assert "__guard" in prog.durable
 
 
-def test_rules_that_negate_or_count_sit_above_what_they_read_and_wait_for_the_phase(programs: list[Any]) -> None:
+def test_rules_that_negate_or_count_sit_above_what_they_read_and_one_durable_rule_per_disjunct(programs: list[Any]) -> None:
+    """Strata order negation and counting; in durable_rules a rule waits for its summaries (asserted after the lower
+    strata's fixpoint), not for a phase fact, and each disjunct that reads a finding is one durable rule whose
+    references are all lenient (the runner decides the mode from the facts matched)."""
     for prog in programs:
         producers: dict[str, list[int]] = {}
         for r in prog.rules:
@@ -80,10 +83,18 @@ def test_rules_that_negate_or_count_sit_above_what_they_read_and_wait_for_the_ph
                 for ref in d.refs:
                     if ref.kind in ("neg", "count"):
                         assert r.stratum > max(producers.get(ref.code, [-1])), (r.id, ref.code)
-            if r.stratum > 0:
-                name = next(n for n, a in prog.actions.items() if a[0] == ri)
-                first = prog.durable[name]["all"][0]
-                assert list(first) == ["ph"] and first["ph"]["$and"][:2] == [{"t": "phase"}, {"n": r.stratum}]
+            names = [n for n, a in prog.actions.items() if a[0] == ri]
+            assert sorted(names) == sorted(f"{r.id}#{di}" for di, d in enumerate(r.disjuncts) if d.refs), r.id
+            for name in names:
+                d = r.disjuncts[prog.actions[name][1]]
+                pats = prog.durable[name]["all"]
+                assert [next(iter(p)) for p in pats] == [f"r{i}" for i in range(len(d.refs))] + ["c"], name
+                for i, ref in enumerate(d.refs):
+                    tests = pats[i][f"r{i}"]["$and"]
+                    assert [t for t in tests if "g" not in t] == _ref_tests(ref, "lenient"), name
+        phase_readers = [n for n, rule in prog.durable.items() for p in rule["all"] for v in p.values()
+                         if {"t": "phase"} in v.get("$and", [])]
+        assert phase_readers == ["__guard"]
 
 
 def test_compilation_is_a_pure_function(real_packs: Any) -> None:

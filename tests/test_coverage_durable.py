@@ -65,7 +65,7 @@ def test_a_closed_ruleset_refuses_to_run_and_closes_once(engine: Engine) -> None
 def test_an_action_for_an_unknown_rule_is_an_error_and_the_session_is_left_empty(engine: Engine) -> None:
     program, opt, cnts = facts(engine)
     runner = DurableRunner(dataclasses.replace(program, actions={}))
-    with pytest.raises(EngineError, match=r"^durable_rules fired an unknown rule 't\.chain\.[a-z-]+#0a'$"):
+    with pytest.raises(EngineError, match=r"^durable_rules fired an unknown rule 't\.chain\.[a-z-]+#0'$"):
         runner.run(opt, cnts)
     assert runner.handle is None   # a session that failed mid-action is discarded, never reused
 

@@ -3,8 +3,8 @@ compiled program. The program is plain data: condition trees over flat facts, di
 durable_rules JSON ruleset built from them. Both evaluators (durable_rules and the plain one) run it.
 
 Safe subset of durable_rules (see docs/engine.md): every pattern starts with a positive type test; the only
-joins are equality joins on the count id, placed first; there is no `none()`: negation and counting read
-summary facts that the runner asserts, with a phase fact, only after the lower stratum reached its fixpoint;
+joins are equality joins on the count id, in the activation pattern; there is no `none()`: negation and counting
+read summary facts that the runner asserts only after the lower stratum reached its fixpoint;
 a never-firing sink rule and a guard rule are always present; derived facts carry the rule that made them.
 """
 
@@ -126,9 +126,9 @@ class Program:
     code_scope: dict[str, str]
     digest: str
     durable: dict[str, Any]              # ruleset definition without actions
-    actions: dict[str, tuple[int, int, str]]   # durable rule name -> (rule index, disjunct index, mode a|p)
+    actions: dict[str, tuple[int, int]]   # durable rule name -> (rule index, disjunct index)
     checks: Any = None                   # compiled three-valued tests, built by the runtime on first use
-    fanout: dict[str, int] = field(default_factory=dict)   # "f:<code>", "s:<code>", "phase:<n>" -> copies
+    fanout: dict[str, int] = field(default_factory=dict)   # "f:<code>", "s:<code>" -> copies
     read_codes: frozenset[str] = frozenset()   # codes some rule reads as a finding (a `pos` reference)
     count_summaries: frozenset[str] = frozenset()   # codes whose per-count summary some rule reads (same-count `neg`)
 
@@ -739,7 +739,7 @@ def compile_program(packs: list[Pack], on: dt.date, circuit: Optional[int], voca
         if widest > MAX_REFS and rid == lr.rule.id:
             problems.append(Problem(lr.file, lr.line, f"{lr.rule.id}: when",
                                     f"a branch of this condition reads {widest} findings; the rule engine joins at most "
-                                    f"{MAX_REFS} per rule (durable_rules holds 16 facts in a match, with the phase and "
+                                    f"{MAX_REFS} per rule (durable_rules holds 16 facts in a match, with "
                                     "the case's facts): read a summary finding made by another rule instead"))
             continue
         rules.append(CRule(rid, lr.pack.id, lr.pack.manifest.version, lr.rule.scope, lr.rule.certainty,
@@ -806,56 +806,49 @@ def _stratify(rules: list[CRule], by_code: dict[str, list[CRule]], problems: lis
 
 
 # ---------------------------------------------------------------- durable_rules JSON
-def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int, str]], dict[str, int]]:
-    """One durable rule per (rule, disjunct, mode) of every disjunct that reads a finding or a summary.
+def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, int]], dict[str, int]]:
+    """One durable rule per disjunct that reads a finding or a summary.
 
     A disjunct without references depends on its fact tests alone: the runner fires it from its activation
     (runtime.direct_firings) and never sends it to durable_rules, which keeps only the chaining and the joins.
 
-    The fact tests of a disjunct reach durable_rules as an activation fact {t: w, k, cid, st} that the
-    runner asserts when the tests are true (st a) or unknown (st p): durable_rules expands every `$or` of a
+    The fact tests of a disjunct reach durable_rules as an activation (a property of a fact {t: w, b, cid})
+    that the runner asserts when the tests are true or unknown, keeping which for the mode: durable_rules expands every `$or` of a
     pattern into separate alpha paths (exponential in the unknown-tolerant form) and its alpha walk has a
     fixed stack of 64 pending nodes (ERR_MAX_STACK_SIZE 303), which hundreds of rules over one fact type
     overflow. With activation facts every pattern is a conjunction of equality tests: the chaining over
-    findings, the count joins and the strata stay in durable_rules.
+    findings and the count joins stay in durable_rules.
     """
     definition: dict[str, Any] = {}
-    actions: dict[str, tuple[int, int, str]] = {}
+    actions: dict[str, tuple[int, int]] = {}
     shared: list[tuple[str, dict[str, Any]]] = []   # (endpoint kind key, the pattern's test list holder)
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
             if not d.refs:
                 continue
-            # mode a: activation a and every reference strict. Mode p is split into disjoint variants so that a
-            # rule fires `possible` only when something really is unknown: the activation is p (variant "p"),
-            # or the activation is a and reference i is the first that holds only possibly (variant "p<i>").
-            variants: list[tuple[str, str, list[str]]] = [("a", "a", ["strict"] * len(d.refs)),
-                                                          ("p", "p", ["lenient"] * len(d.refs))]
-            for i in range(len(d.refs)):
-                variants.append((f"p{i}", "a", ["strict"] * i + ["ponly"] + ["lenient"] * (len(d.refs) - i - 1)))
-            for tag, act, levels in variants:
-                pats: list[dict[str, Any]] = []
-                if r.stratum > 0:
-                    pats.append({"ph": {"$and": [{"t": "phase"}, {"n": r.stratum}]}})
-                    shared.append((f"phase:{r.stratum}", pats[-1]["ph"]))
-                joins: list[dict[str, Any]] = []
-                for i, ref in enumerate(d.refs):
-                    # equality tests only; the same-count join sits in the activation pattern below, under
-                    # this rule's own key, so no fact ever reaches more than one join node per rule
-                    pats.append({f"r{i}": {"$and": _ref_tests(ref, levels[i])}})
-                    shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
-                    if ref.same_count:
-                        joins.append({"cid": {f"r{i}": "cid"}})
-                # runtime.activation_facts: activations travel as properties (one per rule disjunct) of a few
-                # facts per count, grouped by bucket: a bucket node has at most 2 x rules/buckets children
-                # (durable_rules holds 512 per node) and a fact carries at most ACTIVATION_PROPS of them (its
-                # alpha walk stacks at most 64 pending nodes)
-                prop = f"k{ri}_{di}"
-                test: dict[str, Any] = {prop: "a"} if act == "a" else {prop: "p"}
-                pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, test] + joins}})
-                name = f"{r.id}#{di}{tag}"
-                definition[name] = {"all": pats}
-                actions[name] = (ri, di, "a" if tag == "a" else "p")
+            # one durable rule per disjunct, every reference lenient (it holds or may hold): a match fires once per
+            # combination of facts, and the runner decides its mode from the facts matched (applies when the
+            # activation is `a` and every reference strictly holds, runtime.ref_matches_summary), which is what
+            # the disjoint variants of earlier versions (a, p, p<i>) decided with n + 2 rules per disjunct.
+            # No phase pattern either: only summaries are non-monotone, and the runner asserts a stratum's
+            # summaries after the lower strata reached their fixpoint (a rule reading them cannot fire before)
+            pats: list[dict[str, Any]] = []
+            joins: list[dict[str, Any]] = []
+            for i, ref in enumerate(d.refs):
+                # equality tests only; the same-count join sits in the activation pattern below, under this rule's
+                # own key, so no fact ever reaches more than one join node per rule
+                pats.append({f"r{i}": {"$and": _ref_tests(ref, "lenient")}})
+                shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
+                if ref.same_count:
+                    joins.append({"cid": {f"r{i}": "cid"}})
+            # runtime.activation_facts: activations travel as properties (one per rule disjunct, value 1; the runner
+            # keeps their status) of a few facts per count, grouped by bucket: a bucket node has at most
+            # rules/buckets children (durable_rules holds 512 per node) and a fact carries at most ACTIVATION_PROPS
+            # of them (its alpha walk stacks at most 64 pending nodes)
+            pats.append({"c": {"$and": [{"t": "w"}, {"b": ri % ACTIVATION_BUCKETS}, {f"k{ri}_{di}": 1}] + joins}})
+            name = f"{r.id}#{di}"
+            definition[name] = {"all": pats}
+            actions[name] = (ri, di)
     fanout = _fan_out(shared)
     # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
@@ -890,7 +883,7 @@ def _fan_out(shared: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
 
 
 # durable_rules keeps at most 16 facts in one match (MAX_MESSAGE_FRAMES in its state.h; beyond it the assert
-# fails with ERR_MAX_MESSAGES_IN_FRAME, 304): a rule's findings, its phase fact and its activation fact
+# fails with ERR_MAX_MESSAGES_IN_FRAME, 304): a rule's findings and its activation fact, one to spare
 MAX_REFS = 14
 ACTIVATION_BUCKETS = 16
 ACTIVATION_PROPS = 40

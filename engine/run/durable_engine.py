@@ -2,7 +2,7 @@
 
 One ruleset per compiled program, registered once and reused. Every evaluation runs in a session of its own (a
 new sid): assert the facts, drain the actions with our own dispatch loop (so an exception in an action
-propagates instead of being swallowed), assert each later stratum's phase and summary facts, then delete the
+propagates instead of being swallowed), assert each later stratum's summary facts, then delete the
 session. Two evaluations never see each other, and memory stays flat.
 """
 
@@ -18,7 +18,17 @@ import durable_rules_engine as _dre
 
 from engine.compile.compiler import Program
 from engine.model.errors import EngineError
-from engine.run.runtime import Activation, Fact, Firing, Found, activation_facts, activations, scheme_keys, summaries
+from engine.run.runtime import (
+    Activation,
+    Fact,
+    Firing,
+    Found,
+    activation_facts,
+    activations,
+    ref_matches_summary,
+    scheme_keys,
+    summaries,
+)
 
 _OK, _OBSERVED = 0, 2
 _names = itertools.count()
@@ -60,6 +70,7 @@ class DurableRunner:
         self._pending: list[Fact] = []
         self._reads: frozenset[str] | set[str] = program.read_codes
         self._summarised: set[str] = set()
+        self._status: dict[tuple[int, int, str], str] = {}
 
     def close(self) -> None:
         """Set the ruleset aside after a failure: no runner uses it again (it is not freed, see _rulesets)."""
@@ -93,11 +104,16 @@ class DurableRunner:
                 fired.add(rules[ri].produces)
                 self._fire(ri, di, st, cid, ())
         joined, self._reads, self._summarised = self._live(joined, fired)
+        self._status = {(ri, di, cid): st for ri, di, cid, st in joined}
         direct, self._pending = [f for f in self._pending if f["code"] in self._reads], []
+        top = max((rules[ri].stratum for ri, _di, _cid, _st in joined), default=0)
         try:
             self._assert_batch([*activation_facts(joined), *direct, *self._summaries(0, cids, keys), {"t": "phase", "n": 0}])
-            for stratum in range(1, self.program.strata):
-                self._assert_batch([{"t": "phase", "n": stratum}, *self._summaries(stratum, cids, keys)])
+            # a stratum's summaries once the lower strata reached their fixpoint; none above the last live join
+            for stratum in range(1, top + 1):
+                later = self._summaries(stratum, cids, keys)
+                if later:
+                    self._assert_batch(later)
         except BaseException:
             # after an abandoned action durable_rules 2.0.28 leaves the session's action queue corrupt (the next
             # evaluation reads a broken message): the ruleset is discarded, and the engine builds a new one
@@ -191,13 +207,22 @@ class DurableRunner:
         if name in ("__sink", "__guard"):
             return
         try:
-            ri, di, mode = self.program.actions[name]
+            ri, di = self.program.actions[name]
         except KeyError:
             raise EngineError(f"durable_rules fired an unknown rule {name!r}") from None
         cid = matched["c"]["cid"]
-        refs = tuple(sorted(Found(f["code"], f["cid"], f["st"], f["by"]) for alias, f in matched.items()
-                            if alias[0] == "r" and f["t"] == "f")) if len(matched) > 1 else ()
-        self._fire(ri, di, mode, cid, refs)
+        # the mode of this match: applies when the activation is `a` and every reference strictly holds (the
+        # patterns are lenient: each holds or may hold), possible otherwise
+        strict = self._status[(ri, di, cid)] == "a"
+        found: list[Found] = []
+        for i, ref in enumerate(self.program.rules[ri].disjuncts[di].refs):
+            f = matched[f"r{i}"]
+            if ref.kind == "pos":
+                found.append(Found(f["code"], f["cid"], f["st"], f["by"]))
+                strict = strict and f["st"] == "a"
+            else:
+                strict = strict and ref_matches_summary(ref, f, False)
+        self._fire(ri, di, "a" if strict else "p", cid, tuple(sorted(found)))
 
     def _fire(self, ri: int, di: int, mode: str, cid: str, refs: tuple[Found, ...]) -> None:
         """Record a firing and derive its finding once; the finding goes to durable_rules only if some rule

@@ -213,12 +213,13 @@ Activation = tuple[int, int, str, str]   # (rule index, disjunct index, count id
 
 
 def activation_facts(acts: list[Activation]) -> list[Fact]:
-    """The durable_rules form of the activations (see compiler._durable): per count and bucket, facts whose
-    properties k<rule>_<disjunct> carry the status a or p, at most ACTIVATION_PROPS each."""
+    """The durable_rules form of the activations (see compiler._durable): per count and bucket, facts with a
+    property k<rule>_<disjunct> (value 1) per activation, at most ACTIVATION_PROPS each. Their status (a or p)
+    stays with the runner, which reads it when the rule fires."""
     from engine.compile.compiler import ACTIVATION_BUCKETS, ACTIVATION_PROPS
-    groups: dict[tuple[str, int], list[tuple[str, str]]] = {}
-    for ri, di, cid, st in acts:
-        groups.setdefault((cid, ri % ACTIVATION_BUCKETS), []).append((f"k{ri}_{di}", st))
+    groups: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for ri, di, cid, _st in acts:
+        groups.setdefault((cid, ri % ACTIVATION_BUCKETS), []).append((f"k{ri}_{di}", 1))
     out: list[Fact] = []
     for (cid, b), props in groups.items():
         for i in range(0, len(props), ACTIVATION_PROPS):
