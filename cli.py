@@ -228,6 +228,13 @@ def _add_warnings(result: dict[str, Any], engine: Any, on: dt.date, warnings: li
 def _advise_result(case: Path, as_of: Optional[dt.datetime], evaluator: str, rules_dir: Optional[Path],
                    redact: bool, alternatives: bool) -> dict[str, Any]:
     """Evaluate CASE into the result document, or exit with the documented code."""
+    return _evaluate_case(case, as_of, evaluator, rules_dir, redact, alternatives)[0]
+
+
+def _evaluate_case(case: Path, as_of: Optional[dt.datetime], evaluator: str, rules_dir: Optional[Path],
+                   redact: bool, alternatives: bool) -> tuple[dict[str, Any], Any, Any]:
+    """The result document of CASE, with the parsed case file and the engine that made it (so that what follows
+    does not read the case and the packs again), or exit with the documented code."""
     from engine.explain.evaluate import Engine
 
     try:
@@ -258,7 +265,7 @@ def _advise_result(case: Path, as_of: Optional[dt.datetime], evaluator: str, rul
         _fail(f"rule engine failure: {exc}\nNo output was written.", EXIT_ENGINE)
     if redact:
         result["client"]["name"] = ""
-    return result
+    return result, case_file, engine
 
 
 def _need_file_for_binary(fmt: str, output: Optional[Path]) -> None:
@@ -305,8 +312,8 @@ def advise(case: Path, fmt: str, appendix: bool, output: Optional[Path], as_of: 
     from engine.present import memo_document
 
     _need_file_for_binary(fmt, output)
-    result = _advise_result(case, as_of, evaluator, rules_dir, redact, alternatives)
-    _finish(result, case, rules_dir, review_path, since_path, alternatives, redact)   # flag ids, review, since, seal
+    result, case_file, engine = _evaluate_case(case, as_of, evaluator, rules_dir, redact, alternatives)
+    _finish(result, case, rules_dir, review_path, since_path, alternatives, redact, case_file, engine)   # flag ids, review, since, seal
     content: str | bytes
     if fmt == "json":
         content = json.dumps(result, indent=2, ensure_ascii=False, sort_keys=False) + "\n"

@@ -176,6 +176,15 @@ MUTANTS = [
            "controlled = bool(item.controlled)", "schedules: 'depends' read as controlled"),
     Mutant("engine/law/schedules.py", "if day < items[0].from_:", "if day <= items[0].from_:",
            "schedules: the first day of the table is not covered"),
+    # the durable runner decides the mode of a match from the facts matched (one durable rule per disjunct)
+    Mutant("engine/run/durable_engine.py", 'strict = self._status[(ri, di, cid)] == "a"', "strict = True",
+           "durable: a match applies whatever the activation's status"),
+    Mutant("engine/run/durable_engine.py", 'strict = strict and f["st"] == "a"', "strict = strict",
+           "durable: a finding that only possibly holds lets the match apply"),
+    Mutant("engine/run/durable_engine.py", "strict = strict and ref_matches_summary(ref, f, False)", "strict = strict",
+           "durable: a summary that only possibly holds lets the match apply"),
+    Mutant("engine/run/durable_engine.py", "for stratum in range(1, top + 1):", "for stratum in range(1, top):",
+           "durable: the summaries of the last live stratum are not asserted"),
 ]
 
 
