@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.compile.compiler import CompileError, _ref_tests, applicable_packs, compile_program
+from engine.compile.compiler import JOIN_LIMIT, CompileError, _ref_tests, applicable_packs, compile_program
 from engine.law.packs import load_all
 
 from .conftest import make_rules
@@ -49,19 +49,30 @@ def test_every_pattern_starts_with_a_positive_type_test(programs: list[Any]) -> 
                 assert set(first) == {"t"} and isinstance(first["t"], str), (name, alias)
 
 
-def test_no_or_no_negation_and_only_equality_joins_in_the_activation_pattern(programs: list[Any]) -> None:
+def test_no_or_no_negation_and_only_equality_joins_on_the_count(programs: list[Any]) -> None:
+    """Joins are equality tests on the count id, last in their pattern: in the activation pattern, or (a disjunct
+    reading two or more findings of one count) in a finding pattern, to the first pattern, the anchor. No
+    finding's node carries more join tests than durable_rules' alpha stack holds (compiler.JOIN_LIMIT)."""
+    checked = 0
     for prog in programs:
+        under: dict[str, int] = {}
         for name, rule in prog.durable.items():
             text = json.dumps(rule)
             assert "$or" not in text and "$not" not in text and "$nex" not in text, name
+            first = next(iter(rule["all"][0]))
             for pattern in rule["all"]:
                 (alias, test), = pattern.items()
                 joins = [n for n in _walk(test) if isinstance(n, dict) and any(isinstance(v, dict) and len(v) == 1
                          and next(iter(v)).startswith("r") and next(iter(v.values())) == "cid" for v in n.values())]
-                if alias != "c":
-                    assert joins == [], (name, alias)
                 for j in joins:
                     assert list(j) == ["cid"], name
+                if alias != "c" and joins:
+                    checked += 1
+                    assert joins == [{"cid": {first: "cid"}}] and test["$and"][-1] == joins[0] and alias != first, name
+                    key = json.dumps(test["$and"][:2])
+                    under[key] = under.get(key, 0) + 1
+        assert max(under.values(), default=0) <= JOIN_LIMIT
+    assert checked   # the anchored order is in use
 
 
 def test_sink_and_guard_rules_are_always_present(programs: list[Any]) -> None:
@@ -88,10 +99,12 @@ def test_rules_that_negate_or_count_sit_above_what_they_read_and_one_durable_rul
             for name in names:
                 d = r.disjuncts[prog.actions[name][1]]
                 pats = prog.durable[name]["all"]
-                assert [next(iter(p)) for p in pats] == [f"r{i}" for i in range(len(d.refs))] + ["c"], name
-                for i, ref in enumerate(d.refs):
-                    tests = pats[i][f"r{i}"]["$and"]
-                    assert [t for t in tests if "g" not in t] == _ref_tests(ref, "lenient"), name
+                aliases = [next(iter(p)) for p in pats]
+                assert sorted(aliases[:-1]) == sorted(f"r{i}" for i in range(len(d.refs))) and aliases[-1] == "c", name
+                for p in pats[:-1]:
+                    (alias, test), = p.items()
+                    tests = [t for t in test["$and"] if "g" not in t and not isinstance(t.get("cid"), dict)]   # less slot and join
+                    assert tests == _ref_tests(d.refs[int(alias[1:])], "lenient"), name
         phase_readers = [n for n, rule in prog.durable.items() for p in rule["all"] for v in p.values()
                          if {"t": "phase"} in v.get("$and", [])]
         assert phase_readers == ["__guard"]

@@ -822,6 +822,8 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     definition: dict[str, Any] = {}
     actions: dict[str, tuple[int, int]] = {}
     shared: list[tuple[str, dict[str, Any]]] = []   # (endpoint kind key, the pattern's test list holder)
+    anchors = _anchors(rules)
+    late: list[tuple[list[dict[str, Any]], dict[str, Any]]] = []   # joins placed after the fan-out slot test
     for ri, r in enumerate(rules):
         for di, d in enumerate(r.disjuncts):
             if not d.refs:
@@ -834,13 +836,22 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
             # summaries after the lower strata reached their fixpoint (a rule reading them cannot fire before)
             pats: list[dict[str, Any]] = []
             joins: list[dict[str, Any]] = []
-            for i, ref in enumerate(d.refs):
-                # equality tests only; the same-count join sits in the activation pattern below, under this rule's
-                # own key, so no fact ever reaches more than one join node per rule
+            anchor = anchors.get((ri, di))
+            order = ([anchor] if anchor is not None else []) + [i for i in range(len(d.refs)) if i != anchor]
+            for i in order:
+                ref = d.refs[i]
+                # equality tests only. A disjunct that reads two or more findings of the same count starts from the
+                # most-read of them (the anchor) and joins each other one to it in its own pattern: durable_rules
+                # then pairs findings of one count only, not every finding of every count (a cross product over
+                # the counts). Otherwise the same-count join sits in the activation pattern, under the rule's key
                 pats.append({f"r{i}": {"$and": _ref_tests(ref, "lenient")}})
-                shared.append((("f:" if ref.kind == "pos" else "s:") + ref.code, pats[-1][f"r{i}"]))
-                if ref.same_count:
+                shared.append((_kind(ref), pats[-1][f"r{i}"]))
+                if anchor is not None and i != anchor and ref.same_count:
+                    late.append((pats[-1][f"r{i}"]["$and"], {"cid": {f"r{anchor}": "cid"}}))
+                elif anchor is None and ref.same_count:
                     joins.append({"cid": {f"r{i}": "cid"}})
+            if anchor is not None:
+                joins.append({"cid": {f"r{anchor}": "cid"}})
             # runtime.activation_facts: activations travel as properties (one per rule disjunct, value 1; the runner
             # keeps their status) of a few facts per count, grouped by bucket: a bucket node has at most
             # rules/buckets children (durable_rules holds 512 per node) and a fact carries at most ACTIVATION_PROPS
@@ -850,6 +861,8 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
             definition[name] = {"all": pats}
             actions[name] = (ri, di)
     fanout = _fan_out(shared)
+    for tests, join in late:
+        tests.append(join)
     # a never-firing sink: every fact reaches a join node, so a batch never raises MessageNotHandled
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
     # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
@@ -858,6 +871,42 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
 
 
 FANOUT_LIMIT = 200   # durable_rules links at most 256 patterns (BETA_LIST_LENGTH) to one alpha node
+JOIN_LIMIT = 32      # join tests under one finding's node: durable's alpha walk stacks them all (64 at most)
+
+
+def _kind(ref: Ref) -> str:
+    return ("f:" if ref.kind == "pos" else "s:") + ref.code
+
+
+def _anchors(rules: list[CRule]) -> dict[tuple[int, int], int]:
+    """(rule, disjunct) -> the reference its other same-count references join to, for the disjuncts that read two
+    or more findings or summaries of the same count: the one most patterns read (it carries no join test), so that
+    the join tests spread over the less-read findings. A finding whose node would carry more than JOIN_LIMIT join
+    tests (durable_rules pushes every one of them, untested, on its 64-entry stack for each such fact) keeps the
+    disjuncts that would put them there in the other order (the join in the activation pattern)."""
+    readers: dict[str, int] = {}
+    for r in rules:
+        for d in r.disjuncts:
+            for ref in d.refs:
+                readers[_kind(ref)] = readers.get(_kind(ref), 0) + 1
+    anchors: dict[tuple[int, int], int] = {}
+    for ri, r in enumerate(rules):
+        for di, d in enumerate(r.disjuncts):
+            same = [i for i, ref in enumerate(d.refs) if ref.same_count]
+            if len(same) >= 2:
+                anchors[(ri, di)] = max(same, key=lambda i: (readers[_kind(d.refs[i])], -i))
+    while True:
+        joined: dict[str, list[tuple[int, int]]] = {}
+        for (ri, di), a in anchors.items():
+            for i, ref in enumerate(rules[ri].disjuncts[di].refs):
+                if i != a and ref.same_count:
+                    joined.setdefault(_kind(ref), []).append((ri, di))
+        over = [k for k, users in joined.items() if len(users) > JOIN_LIMIT]
+        if not over:
+            return anchors
+        for key in over:
+            for rd in joined[key]:
+                anchors.pop(rd, None)
 
 
 def _fan_out(shared: list[tuple[str, dict[str, Any]]]) -> dict[str, int]:
