@@ -185,6 +185,8 @@ MUTANTS = [
            "durable: a summary that only possibly holds lets the match apply"),
     Mutant("engine/run/durable_engine.py", "for stratum in range(1, top + 1):", "for stratum in range(1, top):",
            "durable: the summaries of the last live stratum are not asserted"),
+    Mutant("engine/compile/compiler.py", "    for tests, join in late:\n        tests.append(join)\n", "",
+           "compiler: the anchored findings are not joined to the anchor's count"),
 ]
 
 
