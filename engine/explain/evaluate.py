@@ -4,8 +4,9 @@ findings with their chains, the questions that would decide the `possible` ones,
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -532,8 +533,9 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
                 found_on = {x["id"].rsplit("@", 1)[1] for x in by_code.get(ref.code, ()) if "@" in x["id"]}
                 with_code = [c for c in run.counts if "count.record.scheme" not in c.values and c.cid in found_on]
                 days = [c.values.get("count.committed_on") for c in with_code]
+                on_day = Counter(days)
                 _add(chain.missing, [count_path(c.cid, "count.record.scheme") for c, day in zip(with_code, days)
-                                     if day is None or days.count(day) > 1])
+                                     if day is None or on_day[day] > 1])
         read = {_finding_id(option_id, ref.code, ref.cid) for ref in f.refs}
         for rid in deps:
             _add(chain.because, [rid])
@@ -713,6 +715,7 @@ def financial(findings: list[dict[str, Any]], opt_values: dict[str, Any]) -> dic
             "items": items, "ability_to_pay": atp}
 
 
+@functools.lru_cache(maxsize=4096)
 def generic_fact(path: str) -> str:
     """counts[0].record.loss_amount -> count.record.loss_amount (the fact model's path)."""
     if path.startswith(("counts[", "history[")):
@@ -725,6 +728,7 @@ def _question_for(path: str, texts: dict[str, str]) -> str:
     return texts.get(generic, f"What is {generic.replace('.', ' ').replace('_', ' ')}?")
 
 
+@functools.lru_cache(maxsize=4096)
 def _fact_kind(path: str) -> str:
     spec = FACTS.get(generic_fact(path))
     kind = spec.kind if spec is not None else "client"
@@ -786,6 +790,8 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
         key = (prog.rules[f.rule].produces, f.cid)
         fired[key] = "a" if f.mode == "a" or fired.get(key) == "a" else "p"
     codes_any = {c for c, _ in fired}
+    applying_any = {c for (c, _), st in fired.items() if st == "a"}
+    cnt_by_id = {x["cid"]: x for x in run.cnt_facts}
     out: dict[tuple[str, str], dict[str, Any]] = {}
 
     def add(kind: str, path: str, f_title: str, code: str, cite: str) -> None:
@@ -807,10 +813,10 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
                 what_if = Trace(burden=False)
                 if tri(d.opt, run.opt_fact, what_if) is False:
                     continue
-                cfact = next((x for x in run.cnt_facts if x["cid"] == cid), None)
+                cfact = cnt_by_id.get(cid)
                 if cfact is not None and tri(d.cnt, cfact, what_if) is False:
                     continue
-                if not all(_ref_could_hold(ref, cid, fired, codes_any) for ref in d.refs):
+                if not all(_ref_could_hold(ref, cid, fired, codes_any, applying_any) for ref in d.refs):
                     continue
                 record = [p for p in what_if.missing if prog.facts[p].kind == "record"]
                 if not record:
@@ -825,7 +831,8 @@ def record_instructions(run: OptionRun, option_id: str, findings: list[dict[str,
     return sorted(out.values(), key=lambda i: (i["kind"], i["fact"]))
 
 
-def _ref_could_hold(ref: Any, cid: str, fired: dict[tuple[str, str], str], codes_any: set[str]) -> bool:
+def _ref_could_hold(ref: Any, cid: str, fired: dict[tuple[str, str], str], codes_any: set[str],
+                    applying_any: set[str]) -> bool:
     if ref.kind == "pos":
         if ref.star:
             return (ref.code, "*") in fired
@@ -834,7 +841,7 @@ def _ref_could_hold(ref: Any, cid: str, fired: dict[tuple[str, str], str], codes
         key = (ref.code, cid) if ref.same_count else None
         if key is not None:
             return fired.get(key) != "a"
-        return not any(st == "a" for (c, _), st in fired.items() if c == ref.code)
+        return ref.code not in applying_any
     return True
 
 
