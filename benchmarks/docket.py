@@ -4,7 +4,8 @@ packs, with the durable_rules engine and the plain evaluator side by side, each 
     python benchmarks/docket.py [--cases 1000] [--seed 20261126]
 
 Reports options evaluated per second (the whole `advise`: facts, engine, explanations; and the engine core
-alone: rule matching and chaining), peak RSS, RSS after each quarter of the docket (flat memory), and the
+alone: rule matching and chaining), each evaluator in a process of its own and both side by side in one
+process, case by case (the ratios: a shared host's changes of speed weigh on both alike), peak RSS, RSS after each quarter of the docket (flat memory), and the
 wall time of one `collateral advise` from a cold start (median of 5 runs).
 """
 
@@ -100,6 +101,46 @@ def worker(evaluator: str, n: int, seed: int) -> dict[str, object]:
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
+def interleaved(n: int, seed: int) -> dict[str, object]:
+    """durable_rules and plain side by side in one process, case by case (the order alternating), so that a
+    change in the machine's speed during the run (a shared host) weighs on both alike: the ratios come from here."""
+    from engine.batch.docket import generate
+    from engine.explain.evaluate import Engine
+    from engine.law.packs import load_all
+    from engine.model.casefile import CaseFile
+
+    ps = load_all()
+    engines = {"durable": Engine(ps, "durable"), "plain": Engine(ps, "plain")}
+    cases = [CaseFile.model_validate(c) for c in generate(n, engines["plain"].catalogs, seed=seed)]
+    on = dt.date(2026, 11, 26)
+    seen: set[str] = set()
+    for c in cases:
+        if c.jurisdiction not in seen:
+            seen.add(c.jurisdiction)
+            for e in engines.values():
+                e.advise(c)
+    for e in engines.values():
+        e._firings.clear()
+    advise = {"durable": 0.0, "plain": 0.0}
+    for i, case in enumerate(cases):
+        for ev in (("durable", "plain") if i % 2 == 0 else ("plain", "durable")):
+            t = time.perf_counter()
+            engines[ev].advise(case)
+            advise[ev] += time.perf_counter() - t
+    runs = [(case, o) for case in cases for o in case.options]
+    built = {ev: [e.run_option(c, o, on, c.circuit) for c, o in runs] for ev, e in engines.items()}
+    core = {"durable": 0.0, "plain": 0.0}
+    for i in range(len(runs)):
+        for ev in (("durable", "plain") if i % 2 == 0 else ("plain", "durable")):
+            r = built[ev][i]
+            runner = engines[ev].runner(r.program)
+            t = time.perf_counter()
+            runner.run(r.opt_fact, r.cnt_facts)
+            core[ev] += time.perf_counter() - t
+    return {ev: {"advise_options_per_s": round(len(runs) / advise[ev], 1), "core_options_per_s": round(len(runs) / core[ev], 1)}
+            for ev in engines}
+
+
 def bare_start() -> float:
     """A bare interpreter start of the same environment (median of 5), the unit of the cold-start target."""
     times = []
@@ -126,17 +167,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=20261126)
-    ap.add_argument("--worker", choices=["durable", "plain"])
+    ap.add_argument("--worker", choices=["durable", "plain", "both"])
     args = ap.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.cases, args.seed)))
+        print(json.dumps(interleaved(args.cases, args.seed) if args.worker == "both" else worker(args.worker, args.cases, args.seed)))
         return
     results = {}
-    for ev in ("durable", "plain"):
+    for ev in ("durable", "plain", "both"):
         out = subprocess.run([sys.executable, __file__, "--worker", ev, "--cases", str(args.cases), "--seed", str(args.seed)],
                              check=True, capture_output=True, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
         results[ev] = json.loads(out.stdout.strip().splitlines()[-1])
-    d, p = results["durable"], results["plain"]
+    d, p, both = results["durable"], results["plain"], results["both"]
     print(f"docket: {args.cases} cases, {d['options']} options (seed {args.seed}); python {sys.version.split()[0]}")
     print(f"{'':28}{'durable_rules':>16}{'plain':>12}")
     for key, label in [("advise_options_per_s", "advise, options/s"), ("core_options_per_s", "engine core, options/s"),
@@ -144,8 +185,12 @@ def main() -> None:
                        ("rss_after_setup_mb", "RSS after setup, MB"), ("peak_rss_mb", "peak RSS, MB")]:
         print(f"{label:28}{d[key]:>16}{p[key]:>12}")
     print(f"{'RSS by quarter, MB':28}{str(d['rss_by_quarter_mb']):>16}  {p['rss_by_quarter_mb']}")
-    print(f"ratio durable/plain: advise {d['advise_options_per_s'] / p['advise_options_per_s']:.2f}, "
-          f"core {d['core_options_per_s'] / p['core_options_per_s']:.2f}")
+    bd, bp = both["durable"], both["plain"]
+    print(f"side by side in one process, case by case: advise {bd['advise_options_per_s']} and {bp['advise_options_per_s']} "
+          f"options/s, core {bd['core_options_per_s']} and {bp['core_options_per_s']}")
+    print(f"ratio durable/plain (side by side): advise {bd['advise_options_per_s'] / bp['advise_options_per_s']:.2f}, "
+          f"core {bd['core_options_per_s'] / bp['core_options_per_s']:.2f}; in separate processes: advise "
+          f"{d['advise_options_per_s'] / p['advise_options_per_s']:.2f}, core {d['core_options_per_s'] / p['core_options_per_s']:.2f}")
     print(f"whole advise / floor: durable {d['floor_options_per_s'] / d['advise_options_per_s']:.1f}x, "
           f"plain {p['floor_options_per_s'] / p['advise_options_per_s']:.1f}x (the floor: facts built and conditions "
           "walked once per option, no rule engine)")

@@ -71,6 +71,14 @@ class DurableRunner:
         self._reads: frozenset[str] | set[str] = program.read_codes
         self._summarised: set[str] = set()
         self._status: dict[tuple[int, int, str], str] = {}
+        # per rule disjunct that reads findings: the codes it reads as findings, those it reads as summaries, and
+        # the code its rule produces (what _live needs, computed once per program)
+        self._reads_of: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], str]] = {
+            (ri, di): (frozenset(ref.code for ref in d.refs if ref.kind == "pos"),
+                       frozenset(ref.code for ref in d.refs if ref.kind != "pos"), r.produces)
+            for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
+        self._aliases = {(ri, di): [(f"r{i}", ref) for i, ref in enumerate(d.refs)]
+                         for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
 
     def close(self) -> None:
         """Set the ruleset aside after a failure: no runner uses it again (it is not freed, see _rulesets)."""
@@ -94,11 +102,12 @@ class DurableRunner:
         cids = [c["cid"] for c in cnts]
         keys = scheme_keys(cnts)
         rules = self.program.rules
+        reads = self._reads_of
         joined: list[Activation] = []
         fired: set[str] = set()
         for act in acts:
             ri, di, cid, st = act
-            if rules[ri].disjuncts[di].refs:
+            if (ri, di) in reads:
                 joined.append(act)
             else:   # fact tests alone: it fires as its activation says, with nothing to join (compiler._durable)
                 fired.add(rules[ri].produces)
@@ -131,29 +140,30 @@ class DurableRunner:
         whose findings no rule can produce is never sent, and neither is a finding or a summary that no live
         activation reads: durable_rules would match them against nothing. Sound, because every firing needs its
         activation fact and every finding it reads; the plain evaluator, which sends nothing, is the oracle."""
-        rules = self.program.rules
+        reads = self._reads_of
         can = set(fired)
         live: list[Activation] = []
         rest = joined
         while True:
             waiting = []
             for act in rest:
-                rule = rules[act[0]]
-                if all(ref.code in can for ref in rule.disjuncts[act[1]].refs if ref.kind == "pos"):
+                pos = reads[act[0], act[1]][0]
+                if can.issuperset(pos):
                     live.append(act)
-                    can.add(rule.produces)
+                    can.add(reads[act[0], act[1]][2])
                 else:
                     waiting.append(act)
             if len(waiting) == len(rest):
                 break
             rest = waiting
         live.sort()   # the order the activations came in (rule, disjunct), whatever round made them live
-        reads: set[str] = set()
+        found: set[str] = set()
         summarised: set[str] = set()
         for ri, di, _cid, _st in live:
-            for ref in rules[ri].disjuncts[di].refs:
-                (reads if ref.kind == "pos" else summarised).add(ref.code)
-        return live, reads, summarised
+            pos, other, _ = reads[ri, di]
+            found.update(pos)
+            summarised.update(other)
+        return live, found, summarised
 
     def _summaries(self, stratum: int, cids: list[str], keys: dict[str, Any]) -> list[Fact]:
         """The summaries some live pattern reads: the option-level one of each code, the per-count ones only of the
@@ -215,8 +225,8 @@ class DurableRunner:
         # patterns are lenient: each holds or may hold), possible otherwise
         strict = self._status[(ri, di, cid)] == "a"
         found: list[Found] = []
-        for i, ref in enumerate(self.program.rules[ri].disjuncts[di].refs):
-            f = matched[f"r{i}"]
+        for alias, ref in self._aliases[ri, di]:
+            f = matched[alias]
             if ref.kind == "pos":
                 found.append(Found(f["code"], f["cid"], f["st"], f["by"]))
                 strict = strict and f["st"] == "a"
