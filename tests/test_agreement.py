@@ -11,33 +11,31 @@ from engine.explain.evaluate import Engine
 from engine.model.casefile import CaseFile
 
 
-def test_both_evaluators_fire_the_same_rules_on_200_generated_cases(durable_engine: Engine, plain_engine: Engine) -> None:
-    cases = generate(200, durable_engine.catalogs, seed=7)
-    fired = 0
+def _same_firings(durable_engine: Engine, plain_engine: Engine, cases: list[dict[str, Any]]) -> list[Any]:
+    """The firings of every option of the cases, after checking that both evaluators made exactly the same."""
+    out: list[Any] = []
     for data in cases:
         case = CaseFile.model_validate(data)
         for option in case.options:
             a = durable_engine.run_option(case, option, dt.date(2026, 11, 26), None)
             b = plain_engine.run_option(case, option, dt.date(2026, 11, 26), None)
             assert a.firings == b.firings, f"{data['case_id']}/{option.id}"
-            fired += len(a.firings)
-    assert fired > 1000   # the docket exercises the rules
+            out.extend(a.firings)
+    return out
+
+
+def test_both_evaluators_fire_the_same_rules_on_200_generated_cases(durable_engine: Engine, plain_engine: Engine) -> None:
+    fired = _same_firings(durable_engine, plain_engine, generate(200, durable_engine.catalogs, seed=7))
+    assert len(fired) > 1000   # the docket exercises the rules
 
 
 def test_both_evaluators_agree_on_options_of_many_counts(durable_engine: Engine, plain_engine: Engine) -> None:
     """Options of 12 to 30 counts: the rules that read two or more findings of one count join them through the
     anchor (compiler._anchors), and must pair the findings of each count exactly as the plain evaluator does,
     never across counts."""
-    fired = pairs = 0
-    for data in generate(12, durable_engine.catalogs, seed=29, counts=(12, 30)):
-        case = CaseFile.model_validate(data)
-        for option in case.options:
-            a = durable_engine.run_option(case, option, dt.date(2026, 11, 26), None)
-            b = plain_engine.run_option(case, option, dt.date(2026, 11, 26), None)
-            assert a.firings == b.firings, f"{data['case_id']}/{option.id}"
-            fired += len(a.firings)
-            pairs += sum(1 for f in a.firings if sum(1 for r in f.refs if r.cid == f.cid) >= 2)
-    assert fired > 1000 and pairs > 50   # many counts, and firings on two findings of one count among them
+    fired = _same_firings(durable_engine, plain_engine, generate(12, durable_engine.catalogs, seed=29, counts=(12, 30)))
+    pairs = sum(1 for f in fired if sum(1 for r in f.refs if r.cid == f.cid) >= 2)
+    assert len(fired) > 1000 and pairs > 50   # many counts, and firings on two findings of one count among them
 
 
 def test_both_evaluators_give_the_same_result_document(durable_engine: Engine, plain_engine: Engine) -> None:
