@@ -70,6 +70,19 @@ def test_an_action_for_an_unknown_rule_is_an_error_and_the_session_is_left_empty
     assert runner.handle is None   # a session that failed mid-action is discarded, never reused
 
 
+def test_a_match_on_a_count_with_no_activation_is_an_error(engine: Engine) -> None:
+    """The mode of a match comes from the status of the activation the runner asserted for its count; a match on a
+    count with none (durable_rules would have joined the wrong facts) is an EngineError, not a guessed mode."""
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(program)
+    name, (ri, di) = next(iter(program.actions.items()))
+    runner._status = {}
+    matched = {f"r{i}": {"t": "f", "code": ref.code, "cid": "0", "st": "a", "by": "x"}
+               for i, ref in enumerate(program.rules[ri].disjuncts[di].refs)}
+    with pytest.raises(EngineError, match=r"^durable_rules fired '[^']+' on count '0', which has no activation for it$"):
+        runner._act(name, {**matched, "c": {"t": "w", "cid": "0"}})
+
+
 REUSE = """
 import dataclasses, datetime as dt, sys, tempfile
 from pathlib import Path

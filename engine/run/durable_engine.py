@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import durable_rules_engine as _dre
 
-from engine.compile.compiler import Program
+from engine.compile.compiler import Program, Ref
 from engine.model.errors import EngineError
 from engine.run.runtime import (
     Activation,
@@ -77,8 +77,9 @@ class DurableRunner:
             (ri, di): (frozenset(ref.code for ref in d.refs if ref.kind == "pos"),
                        frozenset(ref.code for ref in d.refs if ref.kind != "pos"), r.produces)
             for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
-        self._aliases = {(ri, di): [(f"r{i}", ref) for i, ref in enumerate(d.refs)]
-                         for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
+        self._aliases: dict[tuple[int, int], list[tuple[str, Ref]]] = {
+            (ri, di): [(f"r{i}", ref) for i, ref in enumerate(d.refs)]
+            for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
 
     def close(self) -> None:
         """Set the ruleset aside after a failure: no runner uses it again (it is not freed, see _rulesets)."""
@@ -223,7 +224,10 @@ class DurableRunner:
         cid = matched["c"]["cid"]
         # the mode of this match: applies when the activation is `a` and every reference strictly holds (the
         # patterns are lenient: each holds or may hold), possible otherwise
-        strict = self._status[(ri, di, cid)] == "a"
+        status = self._status.get((ri, di, cid))
+        if status is None:
+            raise EngineError(f"durable_rules fired {name!r} on count {cid!r}, which has no activation for it")
+        strict = status == "a"
         found: list[Found] = []
         for alias, ref in self._aliases[ri, di]:
             f = matched[alias]
