@@ -3,8 +3,9 @@ compiled program. The program is plain data: condition trees over flat facts, di
 durable_rules JSON ruleset built from them. Both evaluators (durable_rules and the plain one) run it.
 
 Safe subset of durable_rules (see docs/engine.md): every pattern starts with a positive type test; the only
-joins are equality joins on the count id, in the activation pattern; there is no `none()`: negation and counting
-read summary facts that the runner asserts only after the lower stratum reached its fixpoint;
+joins are equality joins on the count id, last in the activation pattern or in a pattern joined to a rule's anchor
+finding; there is no `none()`: negation and counting read summary facts that the runner asserts only after the
+lower stratum reached its fixpoint;
 a never-firing sink rule and a guard rule are always present; derived facts carry the rule that made them.
 """
 
@@ -813,10 +814,10 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     (runtime.direct_firings) and never sends it to durable_rules, which keeps only the chaining and the joins.
 
     The fact tests of a disjunct reach durable_rules as an activation (a property of a fact {t: w, b, cid})
-    that the runner asserts when the tests are true or unknown, keeping which for the mode: durable_rules expands every `$or` of a
-    pattern into separate alpha paths (exponential in the unknown-tolerant form) and its alpha walk has a
-    fixed stack of 64 pending nodes (ERR_MAX_STACK_SIZE 303), which hundreds of rules over one fact type
-    overflow. With activation facts every pattern is a conjunction of equality tests: the chaining over
+    that the runner asserts when the tests are true or unknown, keeping which for the mode. durable_rules
+    expands every `$or` of a pattern into separate alpha paths (exponential in the unknown-tolerant form), and
+    its alpha walk has a fixed stack of 64 pending nodes (ERR_MAX_STACK_SIZE 303), which hundreds of rules over
+    one fact type overflow. With activation facts every pattern is a conjunction of equality tests: the chaining over
     findings and the count joins stay in durable_rules.
     """
     definition: dict[str, Any] = {}
