@@ -129,6 +129,7 @@ class Program:
     durable: dict[str, Any]              # ruleset definition without actions
     actions: dict[str, tuple[int, int]]   # durable rule name -> (rule index, disjunct index)
     checks: Any = None                   # compiled three-valued tests, built by the runtime on first use
+    paths: Any = None                    # the facts each rule disjunct reads, built by assembly on first use
     fanout: dict[str, int] = field(default_factory=dict)   # "f:<code>", "s:<code>" -> copies
     read_codes: frozenset[str] = frozenset()   # codes some rule reads as a finding (a `pos` reference)
     count_summaries: frozenset[str] = frozenset()   # codes whose per-count summary some rule reads (same-count `neg`)

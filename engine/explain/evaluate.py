@@ -31,7 +31,7 @@ from engine.run.runtime import (
     Firing,
     Trace,
     activations,
-    conj_paths,
+    disjunct_paths,
     encode,
     firing_key,
     tri,
@@ -549,7 +549,7 @@ def _propagate(run: OptionRun, option_id: str, firings: list[Firing], done: dict
                 _add(chain.missing, dep["missing_facts"])
         best = cert if best is None else min(best, cert, key=CERTAINTY_ORDER.index)
         known = {**run.opt_values, **(cnt.values if cnt else {})}
-        for path in conj_paths(d):
+        for path in disjunct_paths(prog, f.rule, f.disjunct):
             if path in known:
                 chain.facts[count_path(f.cid, path) if prog.facts[path].scope == "cnt" else path] = _display(known[path])
         trace = Trace()

@@ -322,6 +322,14 @@ def ref_matches_summary(ref: Ref, s: Fact, lenient: bool) -> bool:
     return bool(_PY[ref.op](key, n))
 
 
+def disjunct_paths(program: Program, ri: int, di: int) -> tuple[str, ...]:
+    """conj_paths of a rule disjunct of the program, computed once per program (assembly reads them per firing)."""
+    if program.paths is None:
+        program.paths = [[tuple(conj_paths(d)) for d in r.disjuncts] for r in program.rules]
+    found: tuple[str, ...] = program.paths[ri][di]
+    return found
+
+
 def conj_paths(d: Conj) -> list[str]:
     from engine.compile.compiler import leaves
     seen: list[str] = []
