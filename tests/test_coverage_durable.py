@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -14,11 +15,11 @@ from typing import Any
 import durable_rules_engine
 import pytest
 
-from engine.compile.compiler import Program
+from engine.compile.compiler import Program, _distinct_property_hashes, fnv32
 from engine.explain.evaluate import Engine
 from engine.law.packs import load_all
 from engine.model.errors import EngineError
-from engine.run.durable_engine import DurableRunner
+from engine.run.durable_engine import FACT_IDS, DurableRunner
 from engine.run.plain import PlainRunner
 
 from .conftest import ROOT, case, make_rules
@@ -81,6 +82,56 @@ def test_a_match_on_a_count_with_no_activation_is_an_error(engine: Engine) -> No
                for i, ref in enumerate(program.rules[ri].disjuncts[di].refs)}
     with pytest.raises(EngineError, match=r"^durable_rules fired '[^']+' on count '0', which has no activation for it$"):
         runner._act(name, {**matched, "c": {"t": "w", "cid": "0"}})
+
+
+def test_durable_rules_drops_a_second_fact_whose_id_has_the_same_32_bit_hash() -> None:
+    """What the runner's fact ids guard against, shown on durable_rules itself: "40189" and "797186" have the same
+    FNV-1a hash (compiler.fnv32), and a second fact with such an id is dropped as already seen (code 2)."""
+    assert fnv32("40189") == fnv32("797186")
+    handle = durable_rules_engine.create_ruleset("collateral_test_ids", json.dumps({"r": {"all": [{"m": {"t": "x"}}]}}))
+
+    def fired(ids: list[str]) -> tuple[int, list[int]]:
+        sid = "ids-" + "-".join(ids)
+        code, state = durable_rules_engine.assert_facts(handle, json.dumps([{"t": "x", "v": i, "sid": sid, "id": ids[i]}
+                                                                             for i in range(2)]))
+        out: list[int] = []
+        result = durable_rules_engine.start_action_for_state(handle, state)
+        message = result[1] if result else None
+        while message:
+            out.append(json.loads(message)["r"]["m"]["v"])
+            message = durable_rules_engine.complete_and_start_action(handle, state)
+        return code, sorted(out)
+    assert fired(["1", "2"]) == (0, [0, 1])
+    assert fired(["40189", "797186"]) == (2, [0])
+
+
+def test_fact_ids_below_the_limit_have_distinct_hashes_and_skip_the_state_fact(engine: Engine,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    hashes = {fnv32(str(n)) for n in range(FACT_IDS)}
+    assert len(hashes) == FACT_IDS and fnv32(str(FACT_IDS)) in hashes
+    program, opt, cnts = facts(engine)
+    runner = DurableRunner(program)
+    runner._next_id, runner._state_id = 0, fnv32("0")   # the session's state fact has the hash of id "0"
+    assert [runner._new_id() for _ in range(3)] == ["1", "2", "3"]
+    runner._next_id = FACT_IDS
+    with pytest.raises(EngineError, match=r"^an evaluation asserted more than 797,186 facts"):
+        runner._new_id()
+    seen: list[list[str]] = []
+    real = durable_rules_engine.assert_facts
+
+    def recording(handle: int, text: str) -> Any:
+        seen.append([f["id"] for f in json.loads(text)])
+        return real(handle, text)
+    monkeypatch.setattr(durable_rules_engine, "assert_facts", recording)   # the module the runner calls
+    runner.run(opt, cnts)
+    ids = [i for batch in seen for i in batch]
+    assert len(ids) > 3 and len(set(ids)) == len(ids)   # every fact of the session has an id of its own
+
+
+def test_property_names_with_the_same_hash_are_refused() -> None:
+    with pytest.raises(EngineError, match=r"cannot tell the properties '40189' and '797186' apart"):
+        _distinct_property_hashes({"r": {"all": [{"a": {"$and": [{"t": "x"}, {"40189": 1}]}},
+                                                 {"b": {"$and": [{"t": "y"}, {"797186": 1}]}}]}})
 
 
 REUSE = """

@@ -25,7 +25,7 @@ from engine.compile.expr import parse as parse_expr
 from engine.compile.facts import FACTS, FactSpec
 from engine.law.catalog import CERTAINTY_ORDER
 from engine.law.packs import Conclusion, LocatedRule, Pack
-from engine.model.errors import Problem, nearest
+from engine.model.errors import EngineError, Problem, nearest
 
 FIELD_OPS = ("eq", "ne", "lt", "le", "gt", "ge", "in", "not_in", "has", "has_any", "has_all", "known", "starts_with")
 COUNT_OPS = ("eq", "lt", "le", "gt", "ge")
@@ -869,7 +869,49 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     definition["__sink"] = {"all": [{"a": {"t": "__never__"}}, {"b": {"$ex": {"t": 1}}}]}
     # a no-op guard on the phase fact: an action completes on the session before anything else depends on it
     definition["__guard"] = {"all": [{"g": {"$and": [{"t": "phase"}, {"n": 0}]}}]}
+    _distinct_property_hashes(definition)
     return definition, actions, fanout
+
+
+def fnv32(text: str) -> int:
+    """The 32-bit FNV-1a hash durable_rules 2.0.28 gives a property name or a fact id (`fnv1Hash32` in its state.c,
+    over C `char`s). It tells names and stored facts apart by this hash alone: two fact ids with the same hash in
+    one session are one fact to it (the second is dropped as already seen), which is why the runner gives every
+    fact an id of its own (durable_engine.FACT_IDS)."""
+    h = 0x811C9DC5
+    for b in text.encode("utf-8"):
+        h = ((h ^ (b - 256 if b >= 128 else b)) * 16777619) & 0xFFFFFFFF
+    return h
+
+
+# the property names of the facts the runner asserts, besides those the patterns test
+FACT_PROPERTIES = ("t", "b", "cid", "n", "code", "st", "by", "g", "sid", "id", "none_a", "none_p", "na", "nap", "amb",
+                   "na_s", "nap_s", "amb_s")
+
+
+def _distinct_property_hashes(definition: dict[str, Any]) -> None:
+    """durable_rules finds the test of a property by the hash of its name: two names with the same 32-bit hash would
+    read each other's values. Every name a pattern tests or a fact carries must have a hash of its own."""
+    names: set[str] = set(FACT_PROPERTIES)
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for k, v in node.items():
+                if not k.startswith("$"):
+                    names.add(k)
+                walk(v)
+        elif isinstance(node, list):
+            for x in node:
+                walk(x)
+    for rule in definition.values():
+        for pattern in rule["all"]:
+            for test in pattern.values():
+                walk(test)
+    seen: dict[int, str] = {}
+    for name in sorted(names):
+        other = seen.setdefault(fnv32(name), name)
+        if other != name:
+            raise EngineError(f"durable_rules cannot tell the properties {other!r} and {name!r} apart (same 32-bit hash)")
 
 
 FANOUT_LIMIT = 200   # durable_rules links at most 256 patterns (BETA_LIST_LENGTH) to one alpha node

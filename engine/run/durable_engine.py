@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import durable_rules_engine as _dre
 
-from engine.compile.compiler import Program, Ref
+from engine.compile.compiler import Program, Ref, fnv32
 from engine.model.errors import EngineError
 from engine.run.runtime import (
     Activation,
@@ -31,6 +31,14 @@ from engine.run.runtime import (
 )
 
 _OK, _OBSERVED = 0, 2
+# Every fact of a session gets an id of its own: str(n), n counting from 0. durable_rules 2.0.28 keeps a session's
+# facts by the 32-bit hash of their id and takes a second fact whose id has the same hash for one already seen: it
+# drops it and reports "observed", which a batch cannot tell from a true duplicate. The ids it makes up itself hash
+# the fact with its session id, so a loss depended on the session (about one evaluation in 100,000 lost firings,
+# and never the same one twice). str(0) .. str(FACT_IDS - 1) have pairwise distinct hashes; str(FACT_IDS) has the
+# hash of "40189" (tests/test_coverage_durable.py checks both).
+FACT_IDS = 797_186
+_id_hashes: list[int] = []
 _names = itertools.count()
 _lock = threading.Lock()
 # One ruleset per compiled program (by its content digest) for the life of the process, shared by every Engine
@@ -71,6 +79,7 @@ class DurableRunner:
         self._reads: frozenset[str] | set[str] = program.read_codes
         self._summarised: set[str] = set()
         self._status: dict[tuple[int, int, str], str] = {}
+        self._sid, self._next_id, self._state_id = "", 0, 0
         # per rule disjunct that reads findings: the codes it reads as findings, those it reads as summaries, and
         # the code its rule produces (what _live needs, computed once per program)
         self._reads_of: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], str]] = {
@@ -98,6 +107,8 @@ class DurableRunner:
 
     def _run(self, opt: Fact, cnts: list[Fact], acts: list[Activation]) -> set[Firing]:
         self._sid = f"e{next(_names)}"
+        self._next_id = 0
+        self._state_id = fnv32(f"sid-{self._sid}")   # the id of the state fact durable_rules keeps in the session
         self._derived, self._firings, self._pending = set(), set(), []
         self._reads = self.program.read_codes   # until _live narrows it to this evaluation
         cids = [c["cid"] for c in cnts]
@@ -192,6 +203,7 @@ class DurableRunner:
         while batch:
             for f in batch:
                 f["sid"] = self._sid
+                f["id"] = self._new_id()
             text = json.dumps(batch, ensure_ascii=False, separators=(",", ":"))
             try:
                 code, state = _dre.assert_facts(self.handle, text)
@@ -201,6 +213,22 @@ class DurableRunner:
                 raise EngineError(f"durable_rules returned code {code} on assert")
             self._drain(state)
             batch, self._pending = self._copies(self._pending), []
+
+    def _new_id(self) -> str:
+        """The next fact id of this session: one whose hash no other fact of the session has (FACT_IDS)."""
+        n = self._next_id
+        while True:
+            if n >= FACT_IDS:
+                raise EngineError(f"an evaluation asserted more than {FACT_IDS:,} facts: durable_rules could not tell them apart")
+            if len(_id_hashes) <= n:
+                with _lock:   # runners of other rulesets may extend it at the same time
+                    while len(_id_hashes) <= n:
+                        _id_hashes.extend([fnv32(str(i)) for i in range(len(_id_hashes), len(_id_hashes) + 4096)])
+            n += 1
+            if _id_hashes[n - 1] != self._state_id:
+                break
+        self._next_id = n
+        return str(n - 1)
 
     def _drain(self, state: int) -> None:
         result = _dre.start_action_for_state(self.handle, state)
