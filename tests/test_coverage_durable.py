@@ -175,6 +175,11 @@ def test_an_error_code_on_assert_is_an_engine_error(engine: Engine, monkeypatch:
         runner.run(opt, cnts)
     monkeypatch.undo()
     assert runner.handle is None   # discarded after a failure
+    observed = DurableRunner(program)   # "observed": a fact taken for one already held is a loss, never accepted
+    monkeypatch.setattr(durable_rules_engine, "assert_facts", lambda handle, text: (2, 0))
+    with pytest.raises(EngineError, match=r"^durable_rules took a fact of this evaluation for one it already held \(code 2\)"):
+        observed.run(opt, cnts)
+    monkeypatch.undo()
     fresh = engine.runner(program)
     assert fresh is not runner and fresh.run(opt, cnts) == PlainRunner(program).run(opt, cnts)
 

@@ -30,7 +30,7 @@ from engine.run.runtime import (
     summaries,
 )
 
-_OK, _OBSERVED = 0, 2
+_OK, _OBSERVED = 0, 2   # RULES_OK, ERR_EVENT_OBSERVED (a fact durable_rules takes for one it already holds)
 # Every fact of a session gets an id of its own: str(n), n counting from 0. durable_rules 2.0.28 keeps a session's
 # facts by the 32-bit hash of their id and takes a second fact whose id has the same hash for one already seen: it
 # drops it and reports "observed", which a batch cannot tell from a true duplicate. The ids it makes up itself hash
@@ -80,14 +80,12 @@ class DurableRunner:
         self._summarised: set[str] = set()
         self._status: dict[tuple[int, int, str], str] = {}
         self._sid, self._next_id, self._state_id = "", 0, 0
-        # per rule disjunct that reads findings: the codes it reads as findings, those it reads as summaries, and
-        # the code its rule produces (what _live needs, computed once per program)
-        self._reads_of: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], str]] = {
+        # per rule disjunct that reads findings, computed once per program: the codes it reads as findings, those
+        # it reads as summaries, the code its rule produces (for _live), and its references by pattern alias (_act)
+        self._reads_of: dict[tuple[int, int], tuple[frozenset[str], frozenset[str], str, list[tuple[str, Ref]]]] = {
             (ri, di): (frozenset(ref.code for ref in d.refs if ref.kind == "pos"),
-                       frozenset(ref.code for ref in d.refs if ref.kind != "pos"), r.produces)
-            for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
-        self._aliases: dict[tuple[int, int], list[tuple[str, Ref]]] = {
-            (ri, di): [(f"r{i}", ref) for i, ref in enumerate(d.refs)]
+                       frozenset(ref.code for ref in d.refs if ref.kind != "pos"), r.produces,
+                       [(f"r{i}", ref) for i, ref in enumerate(d.refs)])
             for ri, r in enumerate(program.rules) for di, d in enumerate(r.disjuncts) if d.refs}
 
     def close(self) -> None:
@@ -172,7 +170,7 @@ class DurableRunner:
         found: set[str] = set()
         summarised: set[str] = set()
         for ri, di, _cid, _st in live:
-            pos, other, _ = reads[ri, di]
+            pos, other, _, _ = reads[ri, di]
             found.update(pos)
             summarised.update(other)
         return live, found, summarised
@@ -209,7 +207,10 @@ class DurableRunner:
                 code, state = _dre.assert_facts(self.handle, text)
             except _dre.error as exc:   # e.g. a limit of the engine: never a traceback, never a silent loss
                 raise EngineError(f"durable_rules failed on assert: {exc}") from exc
-            if code not in (_OK, _OBSERVED):
+            if code == _OBSERVED:   # every fact has an id of its own (_new_id): a fact "seen" is a fact lost
+                raise EngineError("durable_rules took a fact of this evaluation for one it already held (code 2): "
+                                  "a firing could be lost")
+            if code != _OK:
                 raise EngineError(f"durable_rules returned code {code} on assert")
             self._drain(state)
             batch, self._pending = self._copies(self._pending), []
@@ -257,7 +258,7 @@ class DurableRunner:
             raise EngineError(f"durable_rules fired {name!r} on count {cid!r}, which has no activation for it")
         strict = status == "a"
         found: list[Found] = []
-        for alias, ref in self._aliases[ri, di]:
+        for alias, ref in self._reads_of[ri, di][3]:
             f = matched[alias]
             if ref.kind == "pos":
                 found.append(Found(f["code"], f["cid"], f["st"], f["by"]))
@@ -273,7 +274,7 @@ class DurableRunner:
         self._firings.add(Firing(ri, di, mode, cid, refs))
         key = (rule.produces, cid, mode, rule.id)
         if key in self._derived:
-            return   # idempotent: an `$or` can fire a rule once per satisfied branch
+            return   # idempotent: a rule fires once per combination of facts matched, each deriving the same finding
         self._derived.add(key)
         if key[0] in self._reads:
             self._pending.append({"t": "f", "code": key[0], "cid": cid, "st": mode, "by": rule.id})
