@@ -104,7 +104,7 @@ def test_rules_that_negate_or_count_sit_above_what_they_read_and_one_durable_rul
                 for p in pats[:-1]:
                     (alias, test), = p.items()
                     tests = [t for t in test["$and"] if "g" not in t and not isinstance(t.get("cid"), dict)]   # less slot and join
-                    assert tests == _ref_tests(d.refs[int(alias[1:])], "lenient"), name
+                    assert tests == _ref_tests(d.refs[int(alias[1:])]), name
         phase_readers = [n for n, rule in prog.durable.items() for p in rule["all"] for v in p.values()
                          if {"t": "phase"} in v.get("$and", [])]
         assert phase_readers == ["__guard"]

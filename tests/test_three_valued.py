@@ -79,20 +79,27 @@ def _json_holds(test: Any, fact: dict[str, Any]) -> bool:
 def _summary(na: int, nap: int, na_s: int, nap_s: int) -> dict[str, Any]:
     st = "a" if na else ("p" if nap else "n")
     return {"t": "s", "code": "x", "cid": "*", "st": st, "none_a": st == "n", "none_p": st != "a",
-            "na": na, "nap": nap, "amb": na != nap, "na_s": na_s, "nap_s": nap_s, "amb_s": na_s != nap_s}
+            "na": na, "nap": nap, "na_s": na_s, "nap_s": nap_s}
+
+
+OPS = {"lt": lambda a, b: a < b, "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b,
+       "eq": lambda a, b: a == b}
 
 
 @pytest.mark.parametrize("op", COUNT_OPS)
 @pytest.mark.parametrize("separate", [False, True])
 def test_count_summaries_mean_the_same_in_python_and_in_durable_rules(op: str, separate: bool) -> None:
+    """The number of counts (or schemes) with the code lies between na and nap: `count op n` certainly holds when it
+    holds for every number in that range (Python decides the mode of a match from it), and may hold when it holds
+    for one of them (the durable_rules pattern tests that)."""
     for n, na, extra, na_s, extra_s in itertools.product(range(4), range(4), range(3), range(4), range(3)):
         s = _summary(na, na + extra, na_s, na_s + extra_s)
         ref = Ref("count", "x", False, op, n, separate=separate)
+        low, high = (na_s, na_s + extra_s) if separate else (na, na + extra)
         strict, lenient = ref_matches_summary(ref, s, False), ref_matches_summary(ref, s, True)
-        assert _json_holds(_ref_tests(ref, "strict"), s) == strict, (n, s)
-        assert _json_holds(_ref_tests(ref, "lenient"), s) == lenient, (n, s)
-        assert _json_holds(_ref_tests(ref, "ponly"), s) == (lenient and not strict), (n, s)
-        assert not strict or lenient   # what certainly holds also possibly holds
+        assert strict == all(OPS[op](x, n) for x in range(low, high + 1)), (n, s)
+        assert lenient == any(OPS[op](x, n) for x in range(low, high + 1)), (n, s)
+        assert _json_holds(_ref_tests(ref), s) == lenient, (n, s)
 
 
 def test_negation_summaries_mean_the_same_in_python_and_in_durable_rules() -> None:
@@ -101,9 +108,7 @@ def test_negation_summaries_mean_the_same_in_python_and_in_durable_rules() -> No
         ref = Ref("neg", "x", False)
         strict, lenient = ref_matches_summary(ref, s, False), ref_matches_summary(ref, s, True)
         assert strict == (na + extra == 0) and lenient == (na == 0)
-        assert _json_holds(_ref_tests(ref, "strict"), s) == strict
-        assert _json_holds(_ref_tests(ref, "lenient"), s) == lenient
-        assert _json_holds(_ref_tests(ref, "ponly"), s) == (lenient and not strict)
+        assert _json_holds(_ref_tests(ref), s) == lenient
 
 
 @pytest.mark.parametrize("applying,possible,keys,expected", [

@@ -818,8 +818,8 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
     that the runner asserts when the tests are true or unknown, keeping which for the mode. durable_rules
     expands every `$or` of a pattern into separate alpha paths (exponential in the unknown-tolerant form), and
     its alpha walk has a fixed stack of 64 pending nodes (ERR_MAX_STACK_SIZE 303), which hundreds of rules over
-    one fact type overflow. With activation facts every pattern is a conjunction of equality tests: the chaining over
-    findings and the count joins stay in durable_rules.
+    one fact type overflow. With activation facts every pattern is a conjunction of equality tests: the chaining
+    over findings and the count joins stay in durable_rules.
     """
     definition: dict[str, Any] = {}
     actions: dict[str, tuple[int, int]] = {}
@@ -846,7 +846,7 @@ def _durable(rules: list[CRule]) -> tuple[dict[str, Any], dict[str, tuple[int, i
                 # most-read of them (the anchor) and joins each other one to it in its own pattern: durable_rules
                 # then pairs findings of one count only, not every finding of every count (a cross product over
                 # the counts). Otherwise the same-count join sits in the activation pattern, under the rule's key
-                pats.append({f"r{i}": {"$and": _ref_tests(ref, "lenient")}})
+                pats.append({f"r{i}": {"$and": _ref_tests(ref)}})
                 shared.append((_kind(ref), pats[-1][f"r{i}"]))
                 if anchor is not None and i != anchor and ref.same_count:
                     late.append((pats[-1][f"r{i}"]["$and"], {"cid": {f"r{anchor}": "cid"}}))
@@ -885,8 +885,8 @@ def fnv32(text: str) -> int:
 
 
 # the property names of the facts the runner asserts, besides those the patterns test
-FACT_PROPERTIES = ("t", "b", "cid", "n", "code", "st", "by", "g", "sid", "id", "none_a", "none_p", "na", "nap", "amb",
-                   "na_s", "nap_s", "amb_s")
+FACT_PROPERTIES = ("t", "b", "cid", "n", "code", "st", "by", "g", "sid", "id", "none_a", "none_p", "na", "nap", "na_s",
+                   "nap_s")
 
 
 def _distinct_property_hashes(definition: dict[str, Any]) -> None:
@@ -983,39 +983,26 @@ ACTIVATION_PROPS = 40
 _JOP = {"lt": "$lt", "le": "$lte", "gt": "$gt", "ge": "$gte"}
 
 
-def _ref_tests(ref: Ref, level: str) -> list[dict[str, Any]]:
-    """Tests on a referenced fact. strict: it certainly holds; lenient: it holds or may hold;
-    ponly: it may hold but does not certainly hold (lenient and not strict)."""
+def _ref_tests(ref: Ref) -> list[dict[str, Any]]:
+    """The tests a pattern makes of a referenced fact: that it holds or may hold (lenient). Whether it certainly
+    holds decides the mode of a match, and the runner reads that from the fact matched (a finding's `st`;
+    runtime.ref_matches_summary for a summary)."""
     if ref.kind == "pos":
-        st = {"strict": [{"st": "a"}], "lenient": [], "ponly": [{"st": "p"}]}[level]
-        return [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else []) + st
+        return [{"t": "f"}, {"code": ref.code}] + ([{"cid": "*"}] if ref.star else [])
     base = [{"t": "s"}, {"code": ref.code}] + ([] if ref.kind == "neg" and ref.same_count else [{"cid": "*"}])
     if ref.kind == "neg":
-        flags: dict[str, dict[str, Any]] = {"strict": {"none_a": True}, "lenient": {"none_p": True}, "ponly": {"st": "p"}}
-        flag = flags[level]
-        return base + [flag]
-    if level == "ponly":
-        return base + [_count_test(ref, True), _count_test(ref, False, negate=True)]
-    return base + [_count_test(ref, level == "lenient")]
+        return base + [{"none_p": True}]
+    return base + [_count_test(ref)]
 
 
-def _count_test(ref: Ref, lenient: bool, negate: bool = False) -> dict[str, Any]:
-    """na: counts where the code applies; nap: where it applies or is possible. negate (strict only): the
-    strict test fails, given that the lenient one holds."""
+def _count_test(ref: Ref) -> dict[str, Any]:
+    """That `count op n` may hold: for some number of counts between na (where the code applies) and nap (where it
+    applies or is possible), or of separate schemes between na_s and nap_s."""
     n = ref.n
-    if negate:
-        if ref.op == "eq":   # lenient holds (na <= n <= nap); strict fails unless na == nap == n
-            return {"amb_s" if ref.separate else "amb": True}
-        upward = ref.op in ("ge", "gt")
-        key = ("na" if upward else "nap") + ("_s" if ref.separate else "")
-        flipped = {"ge": "lt", "gt": "le", "le": "gt", "lt": "ge"}[ref.op]
-        return {_JOP[flipped]: {key: n}}
     na, nap = ("na_s", "nap_s") if ref.separate else ("na", "nap")
     if ref.op == "eq":
-        return {"$and": [{"$lte": {na: n}}, {"$gte": {nap: n}}]} if lenient else {"$and": [{na: n}, {nap: n}]}
-    upward = ref.op in ("ge", "gt")
-    key = ("nap" if lenient else "na") if upward else ("na" if lenient else "nap")
-    return {_JOP[ref.op]: {key + ("_s" if ref.separate else ""): n}}
+        return {"$and": [{"$lte": {na: n}}, {"$gte": {nap: n}}]}
+    return {_JOP[ref.op]: {nap if ref.op in ("ge", "gt") else na: n}}
 
 
 def certainty_max(a: str, b: str) -> str:

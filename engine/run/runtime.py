@@ -307,7 +307,7 @@ def summaries(program: Program, stratum: int, findings: set[tuple[str, str, str,
         top = status.get("*")   # a finding at the option level (a code concluded at both scopes)
         overall = "a" if na or top == "a" else ("p" if nap or top == "p" else "n")
         out.append({"t": "s", "code": code, "cid": "*", "st": overall, "none_a": overall == "n", "none_p": overall != "a",
-                    "na": na, "nap": nap, "amb": na != nap, "na_s": na_s, "nap_s": nap_s, "amb_s": na_s != nap_s})
+                    "na": na, "nap": nap, "na_s": na_s, "nap_s": nap_s})
     return out
 
 
