@@ -177,7 +177,7 @@ MUTANTS = [
     Mutant("engine/law/schedules.py", "if day < items[0].from_:", "if day <= items[0].from_:",
            "schedules: the first day of the table is not covered"),
     # the durable runner decides the mode of a match from the facts matched (one durable rule per disjunct)
-    Mutant("engine/run/durable_engine.py", 'strict = self._status[(ri, di, cid)] == "a"', "strict = True",
+    Mutant("engine/run/durable_engine.py", 'strict = status == "a"', "strict = True",
            "durable: a match applies whatever the activation's status"),
     Mutant("engine/run/durable_engine.py", 'strict = strict and f["st"] == "a"', "strict = strict",
            "durable: a finding that only possibly holds lets the match apply"),
